@@ -1,0 +1,167 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "access-gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "postgres-gateway", targets: ["PostgresGateway"]),
+        .executable(name: "ssh-gateway", targets: ["SSHGateway"]),
+        .executable(name: "kube-exec-gateway", targets: ["KubeExecGateway"]),
+        .executable(name: "gatewayctl", targets: ["GatewayCtl"]),
+        .executable(name: "gateway-bench", targets: ["GatewayBench"]),
+        .library(name: "GatewayTesting", targets: ["GatewayTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-ssh.git", exact: "0.15.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Pure modules: no sockets, no I/O beyond reading a file.
+        .target(
+            name: "GatewayMasking",
+            path: "Shared/GatewayMasking",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatewayPolicy",
+            path: "Shared/GatewayPolicy",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatewayConfig",
+            dependencies: [
+                "GatewayPolicy", "GatewayMasking",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Shared/GatewayConfig",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatewayIdentity",
+            dependencies: [
+                "GatewayConfig",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/GatewayIdentity",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatewayState",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/GatewayState",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatewayRecording",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/GatewayRecording",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatewayAdmin",
+            dependencies: [
+                "GatewayConfig", "GatewayIdentity", "GatewayState", "GatewayRecording",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Shared/GatewayAdmin",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatewayRuntime",
+            dependencies: [
+                "GatewayConfig", "GatewayIdentity", "GatewayState", "GatewayRecording", "GatewayAdmin", "GatewayPolicy",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/GatewayRuntime",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatewayTesting",
+            dependencies: [
+                "GatewayIdentity",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Shared/GatewayTesting",
+            swiftSettings: strict
+        ),
+        // Executables: wiring only.
+        .executableTarget(
+            name: "PostgresGateway",
+            dependencies: ["GatewayRuntime"],
+            path: "Services/PostgresGateway",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "SSHGateway",
+            dependencies: ["GatewayRuntime", .product(name: "NIOSSH", package: "swift-nio-ssh")],
+            path: "Services/SSHGateway",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "KubeExecGateway",
+            dependencies: ["GatewayRuntime"],
+            path: "Services/KubeExecGateway",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "GatewayCtl",
+            dependencies: [
+                "GatewayConfig", "GatewayRecording",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tools/GatewayCtl",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "GatewayBench",
+            dependencies: ["GatewayMasking", "GatewayPolicy", "GatewayConfig"],
+            path: "bench/GatewayBench",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "GatewayConfig", "GatewayIdentity", "GatewayPolicy", "GatewayMasking", "GatewayState",
+                "GatewayRecording", "GatewayAdmin", "GatewayRuntime", "GatewayTesting",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tests/GatewayTests",
+            swiftSettings: strict
+        ),
+    ]
+)

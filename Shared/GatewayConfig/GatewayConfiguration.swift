@@ -1,0 +1,146 @@
+import GatewayMasking
+import GatewayPolicy
+
+/// The whole configuration file, typed and validated. Load with `ConfigurationLoader`.
+public struct GatewayConfiguration: Sendable {
+    public var identity: IdentitySettings
+    public var state: StateSettings
+    public var recordings: RecordingSettings
+    public var adminGroups: [String]
+    public var services: ServiceSettings
+    public var tls: TLSSettings?
+    public var connections: [ConnectionConfiguration]
+    public var webhooks: [WebhookSettings]
+
+    public init(
+        identity: IdentitySettings, state: StateSettings, recordings: RecordingSettings, adminGroups: [String],
+        services: ServiceSettings, tls: TLSSettings?, connections: [ConnectionConfiguration], webhooks: [WebhookSettings] = []
+    ) {
+        self.identity = identity
+        self.state = state
+        self.recordings = recordings
+        self.adminGroups = adminGroups
+        self.services = services
+        self.tls = tls
+        self.connections = connections
+        self.webhooks = webhooks
+    }
+
+    public func connection(named name: String) -> ConnectionConfiguration? {
+        connections.first { $0.name == name }
+    }
+
+    public func connections(of kind: ServiceKind) -> [ConnectionConfiguration] {
+        connections.filter { $0.kind == kind }
+    }
+}
+
+public struct IdentitySettings: Sendable, Hashable {
+    public var issuer: String
+    public var audience: String
+    public var groupsClaim: String
+    public var jwksFile: String?
+
+    public init(issuer: String, audience: String, groupsClaim: String = "groups", jwksFile: String? = nil) {
+        self.issuer = issuer
+        self.audience = audience
+        self.groupsClaim = groupsClaim
+        self.jwksFile = jwksFile
+    }
+}
+
+public struct StateSettings: Sendable, Hashable {
+    public enum Backend: Sendable, Hashable {
+        case sqlite(path: String)
+        case postgres(url: String)
+    }
+
+    public var url: String
+    public var backend: Backend
+
+    public init(url: String, backend: Backend) {
+        self.url = url
+        self.backend = backend
+    }
+
+    /// `sqlite:///abs/path`, `sqlite://relative/path`, `sqlite::memory:`, `postgres://…`, `postgresql://…`.
+    public static func parse(_ url: String) -> StateSettings? {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            return StateSettings(url: url, backend: .postgres(url: url))
+        }
+        if url.hasPrefix("sqlite://") {
+            let path = String(url.dropFirst("sqlite://".count))
+            guard !path.isEmpty else { return nil }
+            return StateSettings(url: url, backend: .sqlite(path: path))
+        }
+        if url.hasPrefix("sqlite:") {
+            let path = String(url.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { return nil }
+            return StateSettings(url: url, backend: .sqlite(path: path))
+        }
+        return nil
+    }
+}
+
+public struct RecordingSettings: Sendable, Hashable {
+    public var directory: String
+    public var signingKeyFile: String?
+
+    public init(directory: String, signingKeyFile: String? = nil) {
+        self.directory = directory
+        self.signingKeyFile = signingKeyFile
+    }
+}
+
+public struct ServiceEndpoint: Sendable, Hashable {
+    public var listen: HostPort
+    public var admin: HostPort
+    /// ssh only: the gateway's host key (generated when absent).
+    public var hostKeyFile: String?
+
+    public init(listen: HostPort, admin: HostPort, hostKeyFile: String? = nil) {
+        self.listen = listen
+        self.admin = admin
+        self.hostKeyFile = hostKeyFile
+    }
+}
+
+public struct ServiceSettings: Sendable, Hashable {
+    public var postgres: ServiceEndpoint?
+    public var ssh: ServiceEndpoint?
+    public var kube: ServiceEndpoint?
+
+    public init(postgres: ServiceEndpoint? = nil, ssh: ServiceEndpoint? = nil, kube: ServiceEndpoint? = nil) {
+        self.postgres = postgres
+        self.ssh = ssh
+        self.kube = kube
+    }
+
+    public subscript(kind: ServiceKind) -> ServiceEndpoint? {
+        switch kind {
+        case .postgres: postgres
+        case .ssh: ssh
+        case .kube: kube
+        }
+    }
+}
+
+public struct TLSSettings: Sendable, Hashable {
+    public var certFile: String
+    public var keyFile: String
+
+    public init(certFile: String, keyFile: String) {
+        self.certFile = certFile
+        self.keyFile = keyFile
+    }
+}
+
+public struct WebhookSettings: Sendable, Hashable {
+    public var url: String
+    public var secret: Secret?
+
+    public init(url: String, secret: Secret?) {
+        self.url = url
+        self.secret = secret
+    }
+}

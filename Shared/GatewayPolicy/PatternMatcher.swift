@@ -1,0 +1,48 @@
+import Foundation
+
+/// A compiled regular expression from the configuration.
+///
+/// Uses Foundation's `NSRegularExpression` (ICU syntax: `(?i)`, `\b`, `\s` as users
+/// write them in other tools). Compiled once at configuration load.
+public struct PatternMatcher: Sendable, Hashable, CustomStringConvertible {
+    public let source: String
+    private let regex: Box
+
+    private final class Box: @unchecked Sendable {
+        // NSRegularExpression is immutable and documented thread-safe for matching.
+        let expression: NSRegularExpression
+        init(_ expression: NSRegularExpression) { self.expression = expression }
+    }
+
+    public init(_ source: String) throws {
+        do {
+            self.regex = Box(try NSRegularExpression(pattern: source, options: []))
+        } catch {
+            throw PatternError(pattern: source)
+        }
+        self.source = source
+    }
+
+    public func matches(_ text: String) -> Bool {
+        let range = NSRange(text.startIndex..<text.endIndex, in: text)
+        return regex.expression.firstMatch(in: text, options: [], range: range) != nil
+    }
+
+    /// UTF-16 based match ranges converted to `String` ranges.
+    public func ranges(in text: String) -> [Range<String.Index>] {
+        let range = NSRange(text.startIndex..<text.endIndex, in: text)
+        return regex.expression.matches(in: text, options: [], range: range).compactMap {
+            $0.range.length > 0 ? Range($0.range, in: text) : nil
+        }
+    }
+
+    public var description: String { source }
+
+    public static func == (lhs: PatternMatcher, rhs: PatternMatcher) -> Bool { lhs.source == rhs.source }
+    public func hash(into hasher: inout Hasher) { hasher.combine(source) }
+}
+
+public struct PatternError: Error, CustomStringConvertible {
+    public let pattern: String
+    public var description: String { "invalid regular expression \"\(pattern)\"" }
+}

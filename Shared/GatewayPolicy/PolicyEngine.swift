@@ -1,0 +1,57 @@
+/// Decides on access and commands. Pure: no I/O, no clock, safe to call from any task.
+public struct PolicyEngine: Sendable {
+    public init() {}
+
+    /// May this identity open a session on this connection?
+    public func authorize(_ identity: Identity, for policy: ConnectionPolicy) -> Decision {
+        if identity.isMember(ofAny: policy.allowGroups) { return .allow }
+        let groups = identity.groups.isEmpty ? "no groups" : "groups \(identity.groups.joined(separator: ", "))"
+        return .deny(reason: "\(identity.displayName) (\(groups)) is not in allow_groups of connection \"\(policy.connection)\"")
+    }
+
+    /// Decide on one command. Access is checked first; then each statement (for SQL) or the
+    /// whole command against guardrails (a block wins over everything), then approvals.
+    public func decide(_ command: Command, by identity: Identity, on policy: ConnectionPolicy) -> Decision {
+        let access = authorize(identity, for: policy)
+        guard case .allow = access else { return access }
+
+        let units: [(text: String, kinds: Set<StatementKind>)]
+        switch command.kind {
+        case .sql:
+            units = SQLSplitter.split(command.text).map { ($0.normalizedText, StatementClassifier.classify($0)) }
+        case .shell, .exec:
+            units = [(command.text, [])]
+        }
+
+        for unit in units {
+            for rule in policy.guardrails where Self.matches(pattern: rule.pattern, statement: rule.statement, text: unit.text, kinds: unit.kinds) {
+                return .block(rule: rule.name, message: rule.effectiveMessage, statement: unit.text)
+            }
+        }
+        for unit in units {
+            for rule in policy.approvals where Self.matches(pattern: rule.pattern, statement: rule.statement, text: unit.text, kinds: unit.kinds) {
+                return .hold(rule: rule, statement: unit.text)
+            }
+        }
+        return .allow
+    }
+
+    /// Does a command fall under an approval rule? Used to honour `grant: window` approvals.
+    public func matches(_ rule: ApprovalRule, command: Command) -> Bool {
+        switch command.kind {
+        case .sql:
+            return SQLSplitter.split(command.text).allSatisfy {
+                Self.matches(pattern: rule.pattern, statement: rule.statement, text: $0.normalizedText, kinds: StatementClassifier.classify($0))
+            }
+        case .shell, .exec:
+            return Self.matches(pattern: rule.pattern, statement: rule.statement, text: command.text, kinds: [])
+        }
+    }
+
+    static func matches(pattern: PatternMatcher?, statement: StatementKind?, text: String, kinds: Set<StatementKind>) -> Bool {
+        if pattern == nil && statement == nil { return false }
+        if let pattern, !pattern.matches(text) { return false }
+        if let statement, !kinds.contains(statement) { return false }
+        return true
+    }
+}
