@@ -1,0 +1,234 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayConfig
+import GatewayPolicy
+import JWTKit
+import Logging
+import NIOCore
+
+/// Verifies OIDC tokens against the configured issuer's keys.
+///
+/// Keys come from discovery (`{issuer}/.well-known/openid-configuration` → `jwks_uri`) or
+/// from `jwks_file`. An unknown `kid` triggers one refetch, at most once per
+/// `refetchInterval`; the whole set is also refreshed every `refreshInterval`, so a key the
+/// issuer rotated out stops being accepted without a restart.
+public actor TokenVerifier {
+    public static let leeway: TimeInterval = 60
+    static let acceptedAlgorithms: Set<String> = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+    private let settings: IdentitySettings
+    private let httpClient: HTTPClient
+    private let logger: Logger
+    private let refetchInterval: TimeInterval
+    private let refreshInterval: TimeInterval
+    private let now: @Sendable () -> Date
+    private var keySet: JSONWebKeySet?
+    private var lastFetchAttempt: Date?
+    private var lastError: String?
+    private var inFlight: Task<Void, Never>?
+
+    public init(
+        settings: IdentitySettings, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "gateway.identity"),
+        refetchInterval: TimeInterval = 30, refreshInterval: TimeInterval = 300,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.settings = settings
+        self.httpClient = httpClient
+        self.logger = logger
+        self.refetchInterval = refetchInterval
+        self.refreshInterval = refreshInterval
+        self.now = now
+    }
+
+    /// True once a key set is loaded; `/readyz` reports it.
+    public var isReady: Bool { keySet != nil }
+    public var readinessProblem: String? {
+        keySet == nil ? "identity keys not loaded" + (lastError.map { ": \($0)" } ?? "") : nil
+    }
+    public var keyIdentifiers: [String] { keySet.map { Array($0.keys.keys).sorted() } ?? [] }
+
+    /// Loads (or reloads) the key set now, regardless of the rate limit.
+    public func refresh() async throws {
+        lastFetchAttempt = now()
+        do {
+            let data = try await fetchKeySetData()
+            let parsed = try await JSONWebKeySet.parse(data, now: now())
+            keySet = parsed
+            lastError = nil
+            logger.info("identity keys loaded", metadata: ["gateway.kids": "\(parsed.keys.keys.sorted().joined(separator: ","))"])
+        } catch {
+            lastError = "\(error)"
+            logger.warning("identity keys could not be loaded", metadata: ["gateway.error": "\(error)"])
+            throw error
+        }
+    }
+
+    /// Refreshes when the key set is older than `refreshInterval` (called on each verification).
+    private func refreshIfStale() async {
+        if let keySet, now().timeIntervalSince(keySet.fetchedAt) < refreshInterval { return }
+        await rateLimitedRefetch()
+    }
+
+    /// One refetch, unless one happened within `refetchInterval`. Concurrent callers share it.
+    private func rateLimitedRefetch() async {
+        if let task = inFlight {
+            await task.value
+            return
+        }
+        if let last = lastFetchAttempt, now().timeIntervalSince(last) < refetchInterval { return }
+        let task = Task { _ = try? await self.refresh() }
+        inFlight = task
+        await task.value
+        inFlight = nil
+    }
+
+    public func verify(_ token: String) async throws(TokenRejection) -> Identity {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerData = Base64URL.decode(String(parts[0])),
+              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+            throw TokenRejection(.malformed, "not a JWT")
+        }
+        guard let alg = header["alg"] as? String else { throw TokenRejection(.malformed, "the token header has no alg") }
+        if alg.lowercased() == "none" { throw TokenRejection(.unsignedAlgorithm, "unsigned tokens (alg none) are refused") }
+        if alg.uppercased().hasPrefix("HS") { throw TokenRejection(.hmacAlgorithm, "HMAC-signed tokens (\(alg)) are refused") }
+        guard Self.acceptedAlgorithms.contains(alg) else { throw TokenRejection(.unsupportedAlgorithm, "algorithm \(alg) is not accepted") }
+        guard !parts[2].isEmpty else { throw TokenRejection(.malformed, "the token has no signature") }
+
+        await refreshIfStale()
+        let kid = header["kid"] as? String
+        var key = lookup(kid)
+        if key == nil {
+            await rateLimitedRefetch()
+            key = lookup(kid)
+        }
+        guard let keySet else { throw TokenRejection(.keysUnavailable, "the issuer's keys are not available") }
+        guard let key else {
+            throw TokenRejection(.unknownKey, kid.map { "unknown signing key \"\($0)\"" } ?? "the token names no key (kid) and the issuer has several")
+        }
+        guard Self.algorithm(alg, fits: key) else {
+            throw TokenRejection(.unsupportedAlgorithm, "algorithm \(alg) does not match key \"\(key.kid)\"")
+        }
+
+        let claims: ClaimSet
+        do {
+            claims = try await keySet.collection.verify(token, as: ClaimSet.self)
+        } catch {
+            throw TokenRejection(.badSignature, "the signature does not verify")
+        }
+        return try validate(claims)
+    }
+
+    private func lookup(_ kid: String?) -> JSONWebKeySet.Key? {
+        guard let keySet else { return nil }
+        if let kid { return keySet.keys[kid] }
+        return keySet.keys.count == 1 ? keySet.keys.values.first : nil
+    }
+
+    static func algorithm(_ alg: String, fits key: JSONWebKeySet.Key) -> Bool {
+        if let declared = key.algorithm, declared != alg { return false }
+        switch key.keyType {
+        case "RSA": return alg.hasPrefix("RS") || alg.hasPrefix("PS")
+        case "EC":
+            switch key.curve {
+            case "P-256": return alg == "ES256"
+            case "P-384": return alg == "ES384"
+            case "P-521": return alg == "ES512"
+            default: return alg.hasPrefix("ES")
+            }
+        case "OKP": return alg == "EdDSA"
+        default: return false
+        }
+    }
+
+    private func validate(_ claims: ClaimSet) throws(TokenRejection) -> Identity {
+        let current = now().timeIntervalSince1970
+        guard let issuer = claims.value(at: "iss")?.string else { throw TokenRejection(.missingClaim, "the token has no iss") }
+        guard Self.sameIssuer(issuer, settings.issuer) else {
+            throw TokenRejection(.wrongIssuer, "issued by \(issuer), expected \(settings.issuer)")
+        }
+        let audiences: [String]
+        switch claims.value(at: "aud") {
+        case .string(let single)?: audiences = [single]
+        case .array(let many)?: audiences = many.compactMap(\.string)
+        default: throw TokenRejection(.missingClaim, "the token has no aud")
+        }
+        guard audiences.contains(settings.audience) else {
+            throw TokenRejection(.wrongAudience, "the token is not for audience \(settings.audience)")
+        }
+        guard let exp = claims.value(at: "exp")?.number else { throw TokenRejection(.missingClaim, "the token has no exp") }
+        guard current < exp + Self.leeway else {
+            throw TokenRejection(.expired, "the token expired at \(Self.format(exp))")
+        }
+        if let nbf = claims.value(at: "nbf")?.number, current + Self.leeway < nbf {
+            throw TokenRejection(.notYetValid, "the token is not valid before \(Self.format(nbf))")
+        }
+        guard let subject = claims.value(at: "sub")?.string, !subject.isEmpty else {
+            throw TokenRejection(.missingClaim, "the token has no sub")
+        }
+        let groups: [String]
+        switch claims.value(at: settings.groupsClaim) {
+        case .array(let values)?: groups = values.compactMap(\.string)
+        case .string(let single)?: groups = [single]
+        default: groups = []
+        }
+        return Identity(
+            subject: subject, email: claims.value(at: "email")?.string, groups: groups,
+            issuer: issuer, expiresAt: Date(timeIntervalSince1970: exp)
+        )
+    }
+
+    static func sameIssuer(_ a: String, _ b: String) -> Bool {
+        func trim(_ s: String) -> Substring { s.hasSuffix("/") ? s.dropLast() : Substring(s) }
+        return trim(a) == trim(b)
+    }
+
+    private static func format(_ epoch: Double) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: epoch))
+    }
+
+    private func fetchKeySetData() async throws -> Data {
+        if let file = settings.jwksFile {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw TokenRejection(.keysUnavailable, "cannot read \(file)")
+            }
+            return data
+        }
+        let base = settings.issuer.hasSuffix("/") ? String(settings.issuer.dropLast()) : settings.issuer
+        let discovery = try await get(base + "/.well-known/openid-configuration")
+        guard let document = try JSONSerialization.jsonObject(with: discovery) as? [String: Any],
+              let jwksURI = document["jwks_uri"] as? String else {
+            throw TokenRejection(.keysUnavailable, "the discovery document has no jwks_uri")
+        }
+        if let advertised = document["issuer"] as? String, !Self.sameIssuer(advertised, settings.issuer) {
+            throw TokenRejection(.keysUnavailable, "the discovery document names issuer \(advertised), expected \(settings.issuer)")
+        }
+        return try await get(jwksURI)
+    }
+
+    private func get(_ url: String) async throws -> Data {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await httpClient.execute(request, timeout: .seconds(10))
+        guard response.status == .ok else {
+            throw TokenRejection(.keysUnavailable, "GET \(url) answered \(response.status.code)")
+        }
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return Data(body.readableBytesView)
+    }
+}
+
+/// base64url without padding, as JWTs use it.
+public enum Base64URL {
+    public static func decode(_ text: String) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64.append("=") }
+        return Data(base64Encoded: base64)
+    }
+
+    public static func encode(_ data: Data) -> String {
+        data.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

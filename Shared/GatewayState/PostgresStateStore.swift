@@ -1,0 +1,208 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+
+/// The shared store for several hosts: a PostgreSQL database reached through postgres-nio.
+public final class PostgresStateStore: StateStore {
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+
+    /// `postgres://user:password@host:port/database?sslmode=disable|prefer|require|verify-full`
+    public init(url: String, logger: Logger = Logger(label: "gateway.state")) throws {
+        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
+            throw StateStoreError.unsupportedURL("postgres URL without a host")
+        }
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch mode {
+        case "disable":
+            tls = .disable
+        case "verify-full":
+            tls = .require(.makeClientConfiguration())
+        case "require":
+            var config = TLSConfiguration.makeClientConfiguration()
+            config.certificateVerification = .none
+            tls = .require(config)
+        default:
+            var config = TLSConfiguration.makeClientConfiguration()
+            config.certificateVerification = .none
+            tls = .prefer(config)
+        }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432,
+            username: components.user?.removingPercentEncoding ?? "postgres",
+            password: components.password?.removingPercentEncoding,
+            database: database.isEmpty ? nil : database, tls: tls
+        )
+        configuration.options.maximumConnections = 8
+        configuration.options.connectTimeout = .seconds(5)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.runner = Task { await client.run() }
+    }
+
+    public func migrate() async throws {
+        try await client.withConnection { connection in
+            // One migrator at a time across every gateway process.
+            try await connection.query("SELECT pg_advisory_lock(727274)", logger: Self.logger)
+            do {
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS gateway_schema (version INTEGER NOT NULL)
+                    """, logger: Self.logger)
+                let rows = try await connection.query("SELECT coalesce(max(version), 0) FROM gateway_schema", logger: Self.logger)
+                var version = 0
+                for try await (value) in rows.decode(Int.self) { version = value }
+                if version < 1 {
+                    for statement in Self.schemaV1 {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Self.logger)
+                    }
+                    try await connection.query("INSERT INTO gateway_schema (version) VALUES (1)", logger: Self.logger)
+                }
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(727274)", logger: Self.logger)
+                throw error
+            }
+            try await connection.query("SELECT pg_advisory_unlock(727274)", logger: Self.logger)
+        }
+    }
+
+    static let logger = Logger(label: "gateway.state.postgres")
+
+    static let schemaV1 = [
+        """
+        CREATE TABLE gateway_audit_events (
+            seq BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, time DOUBLE PRECISION NOT NULL, service TEXT NOT NULL,
+            connection TEXT, session_id TEXT, subject TEXT, email TEXT, action TEXT NOT NULL, body TEXT NOT NULL)
+        """,
+        "CREATE INDEX gateway_audit_events_time ON gateway_audit_events(time)",
+        """
+        CREATE TABLE gateway_reviews (
+            id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+            version INTEGER NOT NULL, body TEXT NOT NULL)
+        """,
+        "CREATE INDEX gateway_reviews_status ON gateway_reviews(status, created_at)",
+        """
+        CREATE TABLE gateway_sessions (
+            id TEXT PRIMARY KEY, status TEXT NOT NULL, started_at DOUBLE PRECISION NOT NULL,
+            kill_requested BOOLEAN NOT NULL DEFAULT false, body TEXT NOT NULL)
+        """,
+        "CREATE INDEX gateway_sessions_status ON gateway_sessions(status, started_at)",
+    ]
+
+    public func ping() async throws {
+        try await client.query("SELECT 1", logger: Self.logger)
+    }
+
+    public func append(_ event: AuditEvent) async throws {
+        let body = try StoreCoding.encode(event)
+        try await client.query("""
+            INSERT INTO gateway_audit_events (id, time, service, connection, session_id, subject, email, action, body)
+            VALUES (\(event.id), \(event.time.timeIntervalSince1970), \(event.service), \(event.connection), \(event.sessionID),
+                    \(event.subject), \(event.email), \(event.action), \(body))
+            """, logger: Self.logger)
+    }
+
+    public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
+        let since = query.since?.timeIntervalSince1970 ?? 0
+        let limit = max(1, query.limit)
+        let rows = try await client.query("""
+            SELECT body FROM gateway_audit_events
+            WHERE time >= \(since)
+              AND (\(query.user)::text IS NULL OR subject = \(query.user) OR email = \(query.user))
+              AND (\(query.connection)::text IS NULL OR connection = \(query.connection))
+              AND (\(query.sessionID)::text IS NULL OR session_id = \(query.sessionID))
+            ORDER BY time, seq LIMIT \(limit)
+            """, logger: Self.logger)
+        return try await Self.decodeAll(rows, as: AuditEvent.self)
+    }
+
+    public func insert(_ review: Review) async throws {
+        let body = try StoreCoding.encode(review)
+        try await client.query("""
+            INSERT INTO gateway_reviews (id, status, created_at, version, body)
+            VALUES (\(review.id), \(review.status.rawValue), \(review.createdAt.timeIntervalSince1970), \(review.version), \(body))
+            """, logger: Self.logger)
+    }
+
+    public func review(id: String) async throws -> Review? {
+        let rows = try await client.query("SELECT body FROM gateway_reviews WHERE id = \(id)", logger: Self.logger)
+        return try await Self.decodeAll(rows, as: Review.self).first
+    }
+
+    public func reviews(status: ReviewStatus?) async throws -> [Review] {
+        let rows = try await client.query("""
+            SELECT body FROM gateway_reviews WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
+            ORDER BY status <> 'pending', created_at DESC
+            """, logger: Self.logger)
+        return try await Self.decodeAll(rows, as: Review.self)
+    }
+
+    public func update(_ review: Review) async throws -> Bool {
+        let body = try StoreCoding.encode(review)
+        let rows = try await client.query("""
+            UPDATE gateway_reviews SET status = \(review.status.rawValue), version = \(review.version), body = \(body)
+            WHERE id = \(review.id) AND version = \(review.version - 1) RETURNING id
+            """, logger: Self.logger)
+        var updated = false
+        for try await _ in rows { updated = true }
+        return updated
+    }
+
+    public func upsert(_ session: SessionRecord) async throws {
+        let body = try StoreCoding.encode(session)
+        // kill_requested only ever goes from false to true; the body's flag follows the column on read.
+        try await client.query("""
+            INSERT INTO gateway_sessions (id, status, started_at, kill_requested, body)
+            VALUES (\(session.id), \(session.status.rawValue), \(session.startedAt.timeIntervalSince1970), \(session.killRequested), \(body))
+            ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                kill_requested = gateway_sessions.kill_requested OR excluded.kill_requested, body = excluded.body
+            """, logger: Self.logger)
+    }
+
+    public func session(id: String) async throws -> SessionRecord? {
+        let rows = try await client.query("SELECT body, kill_requested FROM gateway_sessions WHERE id = \(id)", logger: Self.logger)
+        return try await Self.decodeSessions(rows).first
+    }
+
+    public func sessions(status: SessionStatus?) async throws -> [SessionRecord] {
+        let rows = try await client.query("""
+            SELECT body, kill_requested FROM gateway_sessions WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
+            ORDER BY started_at DESC
+            """, logger: Self.logger)
+        return try await Self.decodeSessions(rows)
+    }
+
+    public func requestKill(sessionID: String) async throws -> Bool {
+        let rows = try await client.query("""
+            UPDATE gateway_sessions SET kill_requested = true WHERE id = \(sessionID) AND status = 'active' RETURNING id
+            """, logger: Self.logger)
+        var found = false
+        for try await _ in rows { found = true }
+        return found
+    }
+
+    public func close() async {
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    private static func decodeAll<T: Decodable>(_ rows: PostgresRowSequence, as type: T.Type) async throws -> [T] {
+        var values: [T] = []
+        for try await body in rows.decode(String.self) {
+            values.append(try StoreCoding.decode(type, body))
+        }
+        return values
+    }
+
+    private static func decodeSessions(_ rows: PostgresRowSequence) async throws -> [SessionRecord] {
+        var values: [SessionRecord] = []
+        for try await (body, killed) in rows.decode((String, Bool).self) {
+            var session = try StoreCoding.decode(SessionRecord.self, body)
+            session.killRequested = session.killRequested || killed
+            values.append(session)
+        }
+        return values
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+
+/// The embedded default: one SQLite file in WAL mode, shared by processes on one host.
+public final class SQLiteStateStore: StateStore {
+    private let pool: DatabasePool
+
+    public init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var configuration = Configuration()
+        // Other gateway processes may hold the write lock briefly.
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+    }
+
+    public func migrate() async throws {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_events (
+                    id TEXT PRIMARY KEY, time REAL NOT NULL, service TEXT NOT NULL, connection TEXT,
+                    session_id TEXT, subject TEXT, email TEXT, action TEXT NOT NULL, body TEXT NOT NULL);
+                CREATE INDEX audit_events_time ON audit_events(time);
+                CREATE TABLE reviews (
+                    id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at REAL NOT NULL,
+                    version INTEGER NOT NULL, body TEXT NOT NULL);
+                CREATE INDEX reviews_status ON reviews(status, created_at);
+                CREATE TABLE sessions (
+                    id TEXT PRIMARY KEY, status TEXT NOT NULL, started_at REAL NOT NULL,
+                    kill_requested INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
+                CREATE INDEX sessions_status ON sessions(status, started_at);
+                """)
+        }
+        try migrator.migrate(pool)
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    public func append(_ event: AuditEvent) async throws {
+        let body = try StoreCoding.encode(event)
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO audit_events (id, time, service, connection, session_id, subject, email, action, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [event.id, event.time.timeIntervalSince1970, event.service, event.connection, event.sessionID, event.subject, event.email, event.action, body]
+            )
+        }
+    }
+
+    public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let since = query.since {
+            clauses.append("time >= ?")
+            _ = arguments.append(contentsOf: [since.timeIntervalSince1970])
+        }
+        if let user = query.user {
+            clauses.append("(subject = ? OR email = ?)")
+            _ = arguments.append(contentsOf: [user, user])
+        }
+        if let connection = query.connection {
+            clauses.append("connection = ?")
+            _ = arguments.append(contentsOf: [connection])
+        }
+        if let session = query.sessionID {
+            clauses.append("session_id = ?")
+            _ = arguments.append(contentsOf: [session])
+        }
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let sql = "SELECT body FROM audit_events \(whereClause) ORDER BY time, rowid LIMIT \(max(1, query.limit))"
+        let rows = try await pool.read { [arguments] db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+        return try rows.map { try StoreCoding.decode(AuditEvent.self, $0) }
+    }
+
+    public func insert(_ review: Review) async throws {
+        let body = try StoreCoding.encode(review)
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO reviews (id, status, created_at, version, body) VALUES (?, ?, ?, ?, ?)",
+                arguments: [review.id, review.status.rawValue, review.createdAt.timeIntervalSince1970, review.version, body]
+            )
+        }
+    }
+
+    public func review(id: String) async throws -> Review? {
+        let body = try await pool.read { db in try String.fetchOne(db, sql: "SELECT body FROM reviews WHERE id = ?", arguments: [id]) }
+        return try body.map { try StoreCoding.decode(Review.self, $0) }
+    }
+
+    public func reviews(status: ReviewStatus?) async throws -> [Review] {
+        let rows = try await pool.read { db in
+            if let status {
+                return try String.fetchAll(db, sql: "SELECT body FROM reviews WHERE status = ? ORDER BY created_at DESC", arguments: [status.rawValue])
+            }
+            return try String.fetchAll(db, sql: "SELECT body FROM reviews ORDER BY status <> 'pending', created_at DESC")
+        }
+        return try rows.map { try StoreCoding.decode(Review.self, $0) }
+    }
+
+    public func update(_ review: Review) async throws -> Bool {
+        let body = try StoreCoding.encode(review)
+        return try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE reviews SET status = ?, version = ?, body = ? WHERE id = ? AND version = ?",
+                arguments: [review.status.rawValue, review.version, body, review.id, review.version - 1]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    public func upsert(_ session: SessionRecord) async throws {
+        try await pool.write { db in
+            // A kill requested by another instance survives the holder's own updates.
+            let killed = try Bool.fetchOne(db, sql: "SELECT kill_requested FROM sessions WHERE id = ?", arguments: [session.id]) ?? false
+            var stored = session
+            stored.killRequested = session.killRequested || killed
+            try db.execute(
+                sql: """
+                    INSERT INTO sessions (id, status, started_at, kill_requested, body) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET status = excluded.status, kill_requested = excluded.kill_requested, body = excluded.body
+                    """,
+                arguments: [stored.id, stored.status.rawValue, stored.startedAt.timeIntervalSince1970, stored.killRequested, try StoreCoding.encode(stored)]
+            )
+        }
+    }
+
+    public func session(id: String) async throws -> SessionRecord? {
+        let body = try await pool.read { db in try String.fetchOne(db, sql: "SELECT body FROM sessions WHERE id = ?", arguments: [id]) }
+        return try body.map { try StoreCoding.decode(SessionRecord.self, $0) }
+    }
+
+    public func sessions(status: SessionStatus?) async throws -> [SessionRecord] {
+        let rows = try await pool.read { db in
+            if let status {
+                return try String.fetchAll(db, sql: "SELECT body FROM sessions WHERE status = ? ORDER BY started_at DESC", arguments: [status.rawValue])
+            }
+            return try String.fetchAll(db, sql: "SELECT body FROM sessions ORDER BY started_at DESC")
+        }
+        return try rows.map { try StoreCoding.decode(SessionRecord.self, $0) }
+    }
+
+    public func requestKill(sessionID: String) async throws -> Bool {
+        try await pool.write { db in
+            guard let body = try String.fetchOne(db, sql: "SELECT body FROM sessions WHERE id = ? AND status = 'active'", arguments: [sessionID]) else {
+                return false
+            }
+            var session = try StoreCoding.decode(SessionRecord.self, body)
+            session.killRequested = true
+            try db.execute(
+                sql: "UPDATE sessions SET kill_requested = 1, body = ? WHERE id = ?",
+                arguments: [try StoreCoding.encode(session), sessionID]
+            )
+            return true
+        }
+    }
+
+    public func close() async {
+        try? pool.close()
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The one store several gateway instances share: reviews, audit events, sessions.
+/// Two implementations pass the same tests: `SQLiteStateStore` and `PostgresStateStore`.
+public protocol StateStore: Sendable {
+    /// Creates or upgrades the schema; safe to call from several processes at once.
+    func migrate() async throws
+    /// Answers when the store is reachable (`/readyz`).
+    func ping() async throws
+
+    func append(_ event: AuditEvent) async throws
+    func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]
+
+    func insert(_ review: Review) async throws
+    func review(id: String) async throws -> Review?
+    /// Pending first, then newest first.
+    func reviews(status: ReviewStatus?) async throws -> [Review]
+    /// Stores `review` if the stored version is `review.version - 1`; false when someone else changed it first.
+    func update(_ review: Review) async throws -> Bool
+
+    func upsert(_ session: SessionRecord) async throws
+    func session(id: String) async throws -> SessionRecord?
+    /// Newest first.
+    func sessions(status: SessionStatus?) async throws -> [SessionRecord]
+    /// Marks a session for killing; false when there is no such active session.
+    func requestKill(sessionID: String) async throws -> Bool
+
+    func close() async
+}
+
+/// JSON as both stores keep it: one document per row, beside indexed columns.
+enum StoreCoding {
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.timeIntervalSince1970)
+        }
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            Date(timeIntervalSince1970: try decoder.singleValueContainer().decode(Double.self))
+        }
+        return decoder
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try decoder.decode(type, from: Data(text.utf8))
+    }
+}
+
+public enum StateStoreError: Error, CustomStringConvertible {
+    case unsupportedURL(String)
+    case migrationFailed(String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedURL(let url): "unsupported state URL \(url)"
+        case .migrationFailed(let reason): "state store migration failed: \(reason)"
+        }
+    }
+}
