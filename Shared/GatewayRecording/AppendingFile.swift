@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A file written only at its end, with a bounded in-memory buffer and explicit fsync.
+/// Not thread-safe: `SessionRecorder` serialises access.
+final class AppendingFile {
+    let path: String
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private let bufferLimit: Int
+    private(set) var dirty = false
+
+    init(path: String, bufferLimit: Int = 64 * 1024) throws {
+        self.path = path
+        self.bufferLimit = bufferLimit
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw RecordingError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        descriptor = fd
+        buffer.reserveCapacity(bufferLimit)
+    }
+
+    func append(_ bytes: some Collection<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= bufferLimit { try writeBuffer() }
+    }
+
+    /// Writes the buffer to the kernel (no fsync).
+    func writeBuffer() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw RecordingError.io("cannot write \(path): \(String(cString: strerror(errno)))")
+                }
+                offset += written
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+        dirty = true
+    }
+
+    /// Writes and fsyncs.
+    func sync() throws {
+        try writeBuffer()
+        if dirty {
+            fsync(descriptor)
+            dirty = false
+        }
+    }
+
+    func close() throws {
+        try sync()
+        _ = Glibc.close(descriptor)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// One line of `events.jsonl`. Fields that do not apply are left out.
+public struct RecordingEvent: Sendable, Codable, Hashable {
+    /// query, statement, command, decision, result, error, exit, review, mask, note, ...
+    public var type: String
+    public var time: Date
+    public var command: String?
+    /// allow, block, hold, approve, reject, expire, cancel
+    public var decision: String?
+    public var rule: String?
+    public var reviewID: String?
+    public var rows: Int?
+    public var durationMS: Double?
+    public var error: String?
+    public var exitStatus: Int?
+    public var signal: String?
+    public var masked: [String: Int]?
+    /// Result columns (postgres).
+    public var columns: [String]?
+    /// Result rows as text (postgres), after masking, capped by the recorder.
+    public var values: [[String?]]?
+    public var detail: String?
+
+    public init(
+        type: String, time: Date = Date(), command: String? = nil, decision: String? = nil, rule: String? = nil,
+        reviewID: String? = nil, rows: Int? = nil, durationMS: Double? = nil, error: String? = nil, exitStatus: Int? = nil,
+        signal: String? = nil, masked: [String: Int]? = nil, columns: [String]? = nil, values: [[String?]]? = nil, detail: String? = nil
+    ) {
+        self.type = type
+        self.time = time
+        self.command = command
+        self.decision = decision
+        self.rule = rule
+        self.reviewID = reviewID
+        self.rows = rows
+        self.durationMS = durationMS
+        self.error = error
+        self.exitStatus = exitStatus
+        self.signal = signal
+        self.masked = masked
+        self.columns = columns
+        self.values = values
+        self.detail = detail
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type, time, command, decision, rule, reviewID = "review_id", rows, durationMS = "duration_ms", error
+        case exitStatus = "exit_status", signal, masked, columns, values, detail
+    }
+}
+
+enum RecordingCoding {
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(timestamp(date))
+        }
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad time \(text)"))
+            }
+            return date
+        }
+        return decoder
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+}

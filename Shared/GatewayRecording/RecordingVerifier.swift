@@ -1,0 +1,61 @@
+import Crypto
+import Foundation
+
+/// Checks a recording folder against its seal, offline.
+public enum RecordingVerifier {
+    public struct Problem: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The file that does not match (or `seal.json`).
+        public var file: String
+        public var reason: String
+        public var description: String { "\(file): \(reason)" }
+    }
+
+    public struct Report: Sendable {
+        public var seal: RecordingSeal
+        public var signed: Bool
+        public var files: [String]
+    }
+
+    /// Verifies the folder; `trustedPublicKey` (base64) pins the signer when given.
+    public static func verify(folder: String, trustedPublicKey: String? = nil) throws(Problem) -> Report {
+        let sealPath = (folder as NSString).appendingPathComponent(RecordingSeal.fileName)
+        guard let data = FileManager.default.contents(atPath: sealPath) else {
+            throw Problem(file: RecordingSeal.fileName, reason: "missing: the recording is not sealed")
+        }
+        guard let seal = try? JSONDecoder().decode(RecordingSeal.self, from: data) else {
+            throw Problem(file: RecordingSeal.fileName, reason: "not a valid seal")
+        }
+        let actual: [String: String]
+        do {
+            actual = try RecordingSeal.digests(in: folder)
+        } catch {
+            throw Problem(file: folder, reason: "cannot read: \(error)")
+        }
+        for name in seal.files.keys.sorted() {
+            guard let digest = actual[name] else { throw Problem(file: name, reason: "missing") }
+            guard digest == seal.files[name] else { throw Problem(file: name, reason: "altered: SHA-256 does not match the seal") }
+        }
+        for name in actual.keys.sorted() where seal.files[name] == nil {
+            throw Problem(file: name, reason: "added after sealing")
+        }
+        var signed = false
+        if let signature = seal.signature {
+            guard let keyText = seal.publicKey, let keyData = Data(base64Encoded: keyText),
+                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyData),
+                  let signatureData = Data(base64Encoded: signature),
+                  let payload = try? seal.signedPayload() else {
+                throw Problem(file: RecordingSeal.fileName, reason: "malformed signature")
+            }
+            guard key.isValidSignature(signatureData, for: payload) else {
+                throw Problem(file: RecordingSeal.fileName, reason: "altered: the signature does not verify")
+            }
+            if let trustedPublicKey, trustedPublicKey != keyText {
+                throw Problem(file: RecordingSeal.fileName, reason: "signed by an untrusted key")
+            }
+            signed = true
+        } else if trustedPublicKey != nil {
+            throw Problem(file: RecordingSeal.fileName, reason: "not signed, but a signature was required")
+        }
+        return Report(seal: seal, signed: signed, files: seal.files.keys.sorted())
+    }
+}

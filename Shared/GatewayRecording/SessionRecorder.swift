@@ -1,0 +1,191 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import Synchronization
+
+/// Writes one session's recording folder: `meta.json`, `events.jsonl` and, for terminal
+/// sessions, `terminal.cast` (asciicast v2). Appends only; buffers at most 64 KiB per file;
+/// fsyncs every second while data is pending and at the end; seals on `finish`.
+///
+/// While recording, the folder holds `.recording.lock` with an exclusive `flock`, so crash
+/// recovery (by any process on the host) can tell a live recording from an orphaned one.
+public final class SessionRecorder: Sendable {
+    public let folder: String
+    public let sessionID: String
+    private let state: Mutex<State>
+    private let signer: RecordingSigner?
+    private let syncTask: Mutex<Task<Void, Never>?>
+
+    struct State: ~Copyable {
+        var meta: RecordingMeta
+        var events: AppendingFile?
+        var cast: AppendingFile?
+        var castStart: Date
+        var outputCarry = UTF8Carry()
+        var inputCarry = UTF8Carry()
+        var lockDescriptor: Int32
+        var sealed = false
+        var failed: String?
+    }
+
+    static let lockName = ".recording.lock"
+
+    /// Creates `<directory>/<session-id>/` and starts writing.
+    public init(directory: String, meta: RecordingMeta, terminal: TerminalInfo? = nil, signer: RecordingSigner? = nil) throws {
+        let folder = (directory as NSString).appendingPathComponent(meta.sessionID)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        let lockPath = (folder as NSString).appendingPathComponent(Self.lockName)
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            throw RecordingError.io("cannot lock \(lockPath)")
+        }
+        try Self.writeMeta(meta, folder: folder)
+        let events = try AppendingFile(path: (folder as NSString).appendingPathComponent("events.jsonl"))
+        var cast: AppendingFile?
+        let now = Date()
+        if let terminal {
+            let file = try AppendingFile(path: (folder as NSString).appendingPathComponent("terminal.cast"))
+            try file.append(Self.castHeader(terminal, start: now))
+            try file.sync()
+            cast = file
+        }
+        self.folder = folder
+        self.sessionID = meta.sessionID
+        self.signer = signer
+        self.state = Mutex(State(meta: meta, events: events, cast: cast, castStart: now, lockDescriptor: lock))
+        self.syncTask = Mutex(nil)
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard let self else { return }
+                self.sync()
+            }
+        }
+        syncTask.withLock { $0 = task }
+    }
+
+    deinit {
+        syncTask.withLock { $0?.cancel() }
+    }
+
+    /// Appends one line to `events.jsonl`.
+    public func record(_ event: RecordingEvent) {
+        guard let line = try? RecordingCoding.encoder().encode(event) else { return }
+        state.withLock { state in
+            guard !state.sealed else { return }
+            do {
+                try state.events?.append(line)
+                try state.events?.append(CollectionOfOne(UInt8(ascii: "\n")))
+            } catch {
+                state.failed = "\(error)"
+            }
+        }
+    }
+
+    /// Terminal output (`o` event).
+    public func output(_ bytes: some Collection<UInt8>) {
+        castEvent(code: "o", bytes: bytes, input: false)
+    }
+
+    /// Terminal input (`i` event).
+    public func input(_ bytes: some Collection<UInt8>) {
+        castEvent(code: "i", bytes: bytes, input: true)
+    }
+
+    /// Terminal resize (`r` event, "COLSxROWS").
+    public func resize(width: Int, height: Int) {
+        state.withLock { state in
+            guard !state.sealed, let cast = state.cast else { return }
+            let line = Self.castLine(elapsed: Date().timeIntervalSince(state.castStart), code: "r", text: "\(width)x\(height)")
+            do { try cast.append(line) } catch { state.failed = "\(error)" }
+        }
+    }
+
+    private func castEvent(code: String, bytes: some Collection<UInt8>, input: Bool) {
+        state.withLock { state in
+            guard !state.sealed, let cast = state.cast else { return }
+            let text = input ? state.inputCarry.decode(bytes) : state.outputCarry.decode(bytes)
+            guard !text.isEmpty else { return }
+            let line = Self.castLine(elapsed: Date().timeIntervalSince(state.castStart), code: code, text: text)
+            do { try cast.append(line) } catch { state.failed = "\(error)" }
+        }
+    }
+
+    /// Writes buffered data and fsyncs.
+    public func sync() {
+        state.withLock { state in
+            guard !state.sealed else { return }
+            do {
+                try state.events?.sync()
+                try state.cast?.sync()
+            } catch {
+                state.failed = "\(error)"
+            }
+        }
+    }
+
+    /// Ends the recording: writes the end time and status to `meta.json` and seals the folder.
+    /// Calling it again does nothing.
+    @discardableResult
+    public func finish(status: String = "ended", end: Date = Date()) throws -> RecordingSeal? {
+        syncTask.withLock { $0?.cancel() }
+        let prepared: RecordingMeta? = try state.withLock { state in
+            guard !state.sealed else { return nil }
+            state.sealed = true
+            if let cast = state.cast {
+                let elapsed = end.timeIntervalSince(state.castStart)
+                for (code, rest) in [("o", state.outputCarry.finish()), ("i", state.inputCarry.finish())] where !rest.isEmpty {
+                    try cast.append(Self.castLine(elapsed: elapsed, code: code, text: rest))
+                }
+            }
+            try state.events?.close()
+            try state.cast?.close()
+            state.events = nil
+            state.cast = nil
+            state.meta.end = end
+            state.meta.status = status
+            return state.meta
+        }
+        guard let meta = prepared else { return nil }
+        try Self.writeMeta(meta, folder: folder)
+        let seal = try RecordingSeal.seal(folder: folder, sessionID: sessionID, recovered: false, signer: signer)
+        state.withLock { state in
+            unlink((folder as NSString).appendingPathComponent(Self.lockName))
+            _ = Glibc.close(state.lockDescriptor)
+        }
+        return seal
+    }
+
+    /// The first write error, if any (the session goes on; the error is logged by the caller).
+    public var failure: String? { state.withLock { $0.failed } }
+
+    static func writeMeta(_ meta: RecordingMeta, folder: String) throws {
+        let encoder = RecordingCoding.encoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        let path = (folder as NSString).appendingPathComponent("meta.json")
+        let temporary = path + ".tmp"
+        try encoder.encode(meta).write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else { throw RecordingError.io("cannot write \(path)") }
+    }
+
+    static func castHeader(_ terminal: TerminalInfo, start: Date) -> [UInt8] {
+        var header: [String: Any] = [
+            "version": 2, "width": terminal.width, "height": terminal.height, "timestamp": Int(start.timeIntervalSince1970),
+        ]
+        if let command = terminal.command { header["command"] = command }
+        if let term = terminal.term { header["env"] = ["TERM": term] }
+        let data = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{\"version\":2}".utf8)
+        return Array(data) + [UInt8(ascii: "\n")]
+    }
+
+    static func castLine(elapsed: Double, code: String, text: String) -> [UInt8] {
+        var line: [UInt8] = [UInt8(ascii: "[")]
+        line.append(contentsOf: String(format: "%.6f", max(0, elapsed)).utf8)
+        line.append(contentsOf: ", \"\(code)\", ".utf8)
+        JSONString.append(text, to: &line)
+        line.append(contentsOf: "]\n".utf8)
+        return line
+    }
+}
