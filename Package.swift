@@ -100,6 +100,9 @@ let package = Package(
             dependencies: [
                 "GatewayConfig", "GatewayIdentity", "GatewayState", "GatewayRecording", "GatewayAdmin", "GatewayPolicy",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],

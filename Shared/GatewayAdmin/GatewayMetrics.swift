@@ -1,0 +1,92 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The gateway's metrics, through swift-metrics with a Prometheus registry behind it.
+///
+/// Labels are bounded: service, connection (from the configuration), decision kind,
+/// direction and entity name. Never a session id, a user or a command.
+public final class GatewayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    public let service: String
+    private let cache = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let meters = Mutex<[String: CoreMetrics.Meter]>([:])
+
+    public init(service: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.service = service
+        self.registry = registry
+        self.factory = PrometheusMetricsFactory(registry: registry)
+    }
+
+    private func counter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Counter {
+        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        return cache.withLock { cache in
+            if let existing = cache[key] { return existing }
+            let counter = CoreMetrics.Counter(label: name, dimensions: labels, factory: factory)
+            cache[key] = counter
+            return counter
+        }
+    }
+
+    private func meter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Meter {
+        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        return meters.withLock { meters in
+            if let existing = meters[key] { return existing }
+            let meter = CoreMetrics.Meter(label: name, dimensions: labels, factory: factory)
+            meters[key] = meter
+            return meter
+        }
+    }
+
+    /// Creates every series for the configured connections at start, so they show as 0.
+    public func prepare(connections: [String]) {
+        for connection in connections {
+            meter("gateway_sessions_active", [("service", service), ("connection", connection)]).set(0)
+            counter("gateway_sessions_total", [("service", service), ("connection", connection)]).increment(by: 0)
+            for decision in ["allow", "deny", "block", "hold", "approve", "reject"] {
+                counter("gateway_decisions_total", [("service", service), ("connection", connection), ("decision", decision)]).increment(by: 0)
+            }
+        }
+        for direction in ["upstream", "downstream"] {
+            counter("gateway_bytes_relayed_total", [("service", service), ("direction", direction)]).increment(by: 0)
+        }
+    }
+
+    public func sessionStarted(connection: String) {
+        meter("gateway_sessions_active", [("service", service), ("connection", connection)]).increment()
+        counter("gateway_sessions_total", [("service", service), ("connection", connection)]).increment()
+    }
+
+    public func sessionEnded(connection: String) {
+        meter("gateway_sessions_active", [("service", service), ("connection", connection)]).decrement()
+    }
+
+    public func decision(_ kind: String, connection: String) {
+        counter("gateway_decisions_total", [("service", service), ("connection", connection), ("decision", kind)]).increment()
+    }
+
+    /// `upstream`: client → target; `downstream`: target → client.
+    public func bytesRelayed(_ count: Int, direction: String) {
+        guard count > 0 else { return }
+        counter("gateway_bytes_relayed_total", [("service", service), ("direction", direction)]).increment(by: Int64(count))
+    }
+
+    public func maskingHits(_ counts: [String: Int], connection: String) {
+        for (entity, count) in counts where count > 0 {
+            counter("gateway_masking_hits_total", [("service", service), ("connection", connection), ("entity", entity)]).increment(by: Int64(count))
+        }
+    }
+
+    public func authenticationFailure(reason: String) {
+        counter("gateway_authentication_failures_total", [("service", service), ("reason", reason)]).increment()
+    }
+
+    /// Prometheus text exposition format.
+    public func exposition() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}

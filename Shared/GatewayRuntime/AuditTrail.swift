@@ -1,0 +1,76 @@
+import Foundation
+import GatewayPolicy
+import GatewayState
+import Logging
+import Synchronization
+
+/// Writes audit events to the state store. When the store cannot take one, the event goes
+/// to `<recordings.dir>/audit-fallback.jsonl` so that nothing is lost, and is replayed
+/// into the store at the next start.
+public final class AuditTrail: Sendable {
+    public let service: String
+    private let store: any StateStore
+    private let fallbackPath: String
+    private let logger: Logger
+    private let lock = Mutex(())
+
+    public init(service: String, store: any StateStore, recordingsDirectory: String, logger: Logger) {
+        self.service = service
+        self.store = store
+        self.fallbackPath = (recordingsDirectory as NSString).appendingPathComponent("audit-fallback.jsonl")
+        self.logger = logger
+    }
+
+    public func record(
+        _ action: String, identity: Identity?, connection: String? = nil, session: String? = nil,
+        command: String? = nil, rule: String? = nil, detail: String? = nil, clientAddress: String? = nil
+    ) async {
+        let event = AuditEvent(
+            action: action, service: service, connection: connection, sessionID: session, subject: identity?.subject,
+            email: identity?.email, groups: identity?.groups ?? [], command: command, rule: rule, detail: detail,
+            clientAddress: clientAddress
+        )
+        await record(event)
+    }
+
+    public func record(_ event: AuditEvent) async {
+        do {
+            try await store.append(event)
+        } catch {
+            logger.error("audit event kept in the fallback file: the state store refused it", metadata: ["gateway.error": "\(error)"])
+            writeFallback(event)
+        }
+    }
+
+    private func writeFallback(_ event: AuditEvent) {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        guard var line = try? encoder.encode(event) else { return }
+        line.append(UInt8(ascii: "\n"))
+        lock.withLock { _ in
+            if !FileManager.default.fileExists(atPath: fallbackPath) {
+                _ = FileManager.default.createFile(atPath: fallbackPath, contents: nil, attributes: [.posixPermissions: 0o640])
+            }
+            guard let handle = FileHandle(forWritingAtPath: fallbackPath) else { return }
+            defer { try? handle.close() }
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: line)
+            try? handle.synchronize()
+        }
+    }
+
+    /// Moves events from the fallback file into the store; keeps the file if the store still refuses.
+    public func replayFallback() async {
+        guard let data = FileManager.default.contents(atPath: fallbackPath), !data.isEmpty else { return }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        var remaining: [Data] = []
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let event = try? decoder.decode(AuditEvent.self, from: Data(line)) else { continue }
+            do { try await store.append(event) } catch { remaining.append(Data(line)) }
+        }
+        let rest = remaining.map { $0 + Data([UInt8(ascii: "\n")]) }.reduce(Data(), +)
+        try? rest.write(to: URL(fileURLWithPath: fallbackPath))
+        if rest.isEmpty { try? FileManager.default.removeItem(atPath: fallbackPath) }
+    }
+}

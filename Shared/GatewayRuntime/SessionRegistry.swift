@@ -1,0 +1,45 @@
+import Foundation
+import Synchronization
+
+/// The sessions this process holds, so a kill (local or requested through the store by
+/// another instance) and a graceful shutdown can reach them.
+public final class SessionRegistry: Sendable {
+    public struct Entry: Sendable {
+        public var id: String
+        public var connection: String
+        /// Ends the session: the protocol handler closes its channels and seals the recording.
+        public var terminate: @Sendable (_ reason: String) async -> Void
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    public init() {}
+
+    public func add(_ entry: Entry) {
+        entries.withLock { $0[entry.id] = entry }
+    }
+
+    public func remove(_ id: String) {
+        _ = entries.withLock { $0.removeValue(forKey: id) }
+    }
+
+    public var ids: [String] { entries.withLock { Array($0.keys) } }
+    public var count: Int { entries.withLock { $0.count } }
+
+    @discardableResult
+    public func terminate(_ id: String, reason: String) async -> Bool {
+        guard let entry = entries.withLock({ $0[id] }) else { return false }
+        await entry.terminate(reason)
+        return true
+    }
+
+    /// Ends every session (shutdown); waits for each to finish sealing.
+    public func terminateAll(reason: String) async {
+        let all = entries.withLock { Array($0.values) }
+        await withTaskGroup(of: Void.self) { group in
+            for entry in all {
+                group.addTask { await entry.terminate(reason) }
+            }
+        }
+    }
+}

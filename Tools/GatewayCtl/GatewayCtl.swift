@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct GatewayCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gatewayctl",
+        abstract: "Operate the access gateways: reviews, sessions, audit, recordings, configuration.",
+        subcommands: [ReviewsCommand.self, SessionsCommand.self, AuditCommand.self, RecordingsCommand.self, ConfigCommand.self]
+    )
+}
+
+/// Options every command that talks to a gateway's admin API takes.
+struct AdminOptions: ParsableArguments {
+    @Option(name: .long, help: "Admin URL of any gateway (default: $GATEWAY_ADMIN or http://127.0.0.1:8431).")
+    var admin: String?
+
+    @Option(name: .long, help: "Your OIDC token (default: $GATEWAY_TOKEN).")
+    var token: String?
+
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+
+    func client() throws -> AdminClient {
+        let environment = ProcessInfo.processInfo.environment
+        let url = admin ?? environment["GATEWAY_ADMIN"] ?? "http://127.0.0.1:8431"
+        guard let token = token ?? environment["GATEWAY_TOKEN"], !token.isEmpty else {
+            throw ValidationError("a token is required: --token JWT or GATEWAY_TOKEN")
+        }
+        return AdminClient(baseURL: url, token: token)
+    }
+}
