@@ -39,6 +39,13 @@ struct EntityScanner: Sendable {
         var lastEnd = 0
         while i < n {
             let b = buffer[i]
+            if b == 0x1B {
+                // A terminal control sequence is a boundary, never part of a value.
+                i = Self.endOfEscape(buffer, at: i)
+                lastEnd = i
+                prev = 0x20
+                continue
+            }
             var found: (end: Int, entity: MaskingEntity)?
             if ByteClass.isDigit(b) {
                 if !ByteClass.isDigit(prev) && !(prev == UInt8(ascii: ".") && i >= 2 && ByteClass.isDigit(buffer[i - 2])) {
@@ -94,6 +101,20 @@ struct EntityScanner: Sendable {
         }
         if ip, ByteClass.isHex(b), let end = Self.ipv6(buffer, at: i) { return (end, .ipAddress) }
         return nil
+    }
+
+    /// The end of an escape sequence starting at `i` (ESC): CSI `ESC [ params final`, or ESC and one byte.
+    static func endOfEscape(_ buffer: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
+        let n = buffer.count
+        var j = i + 1
+        guard j < n else { return j }
+        if buffer[j] == UInt8(ascii: "[") {
+            j += 1
+            while j < n, buffer[j] >= 0x20, buffer[j] <= 0x3F { j += 1 }
+            if j < n, buffer[j] >= 0x40, buffer[j] <= 0x7E { j += 1 }
+            return j
+        }
+        return j + 1 <= n ? j + 1 : n
     }
 
     // MARK: - Detectors. Each returns the end offset of a match starting at `i`.
@@ -256,9 +277,12 @@ struct EntityScanner: Sendable {
                     digits += 1
                     j += 1
                     end = j
-                } else if (c == UInt8(ascii: " ") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "(") || c == UInt8(ascii: ")")),
-                          digits > 0, j + 1 < n, ByteClass.isDigit(buffer[j + 1]) || buffer[j + 1] == UInt8(ascii: "(") {
-                    j += 1
+                } else if isPhoneSeparator(c), digits > 0 {
+                    // Up to two separators in a row: "1 (415) 555-2671".
+                    var k = j + 1
+                    if k < n, isPhoneSeparator(buffer[k]), buffer[k] != c || c == UInt8(ascii: ")") { k += 1 }
+                    guard k < n, ByteClass.isDigit(buffer[k]) || buffer[k] == UInt8(ascii: "(") else { break }
+                    j = k
                 } else {
                     break
                 }
@@ -274,6 +298,10 @@ struct EntityScanner: Sendable {
             if let end = northAmerican(buffer, at: j + 2) { return end }
         }
         return northAmerican(buffer, at: j)
+    }
+
+    @inline(__always) private static func isPhoneSeparator(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: " ") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "(") || c == UInt8(ascii: ")")
     }
 
     private static func northAmerican(_ buffer: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {

@@ -76,18 +76,19 @@ public struct MaskingStream: Sendable {
     }
 
     /// Where the trailing text that might still grow into a match begins: the last run of
-    /// non-whitespace, extended back over single spaces between alphanumerics (grouped card
+    /// non-whitespace, extended back over single spaces between digits or capitals (grouped card
     /// numbers, IBANs, phone numbers), at most `maximumMatchLength` bytes.
     static func holdStart(_ buffer: UnsafeBufferPointer<UInt8>) -> Int {
         let n = buffer.count
         var s = n
         while s > 0, n - s < MaskingEngine.maximumMatchLength {
             let c = buffer[s - 1]
-            if ByteClass.isRun(c) {
+            if ByteClass.isRun(c) || c == 0x1B {
                 s -= 1
                 continue
             }
-            if c == UInt8(ascii: " "), s >= 2, isGroupChar(buffer[s - 2]), s == n || isGroupChar(buffer[s]) {
+            if c == UInt8(ascii: " "), s >= 2, isGroupChar(buffer[s - 2]) || buffer[s - 2] == UInt8(ascii: ")"),
+               s == n || isGroupChar(buffer[s]) || buffer[s] == UInt8(ascii: "(") {
                 s -= 1
                 continue
             }
@@ -96,7 +97,8 @@ public struct MaskingStream: Sendable {
         return s
     }
 
+    /// Characters of grouped numbers: digits and capitals (card numbers, IBANs, phones).
     @inline(__always) private static func isGroupChar(_ b: UInt8) -> Bool {
-        ByteClass.isAlnum(b) || b == UInt8(ascii: "(") || b == UInt8(ascii: ")")
+        ByteClass.isUpperAlnum(b)
     }
 }
