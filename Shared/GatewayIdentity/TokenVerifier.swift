@@ -24,6 +24,7 @@ public actor TokenVerifier {
     private let now: @Sendable () -> Date
     private var keySet: JSONWebKeySet?
     private var lastFetchAttempt: Date?
+    private var lastUnknownKeyRefetch: Date?
     private var lastError: String?
     private var inFlight: Task<Void, Never>?
 
@@ -69,13 +70,19 @@ public actor TokenVerifier {
         await rateLimitedRefetch()
     }
 
-    /// One refetch, unless one happened within `refetchInterval`. Concurrent callers share it.
+    /// One fetch, unless one was attempted within `refetchInterval` (so an unreachable
+    /// issuer is not hammered). Concurrent callers share it.
     private func rateLimitedRefetch() async {
+        if inFlight == nil, let last = lastFetchAttempt, now().timeIntervalSince(last) < refetchInterval { return }
+        await sharedRefresh()
+    }
+
+    /// Fetches now; callers arriving while a fetch is in flight wait for that one.
+    private func sharedRefresh() async {
         if let task = inFlight {
             await task.value
             return
         }
-        if let last = lastFetchAttempt, now().timeIntervalSince(last) < refetchInterval { return }
         let task = Task { _ = try? await self.refresh() }
         inFlight = task
         await task.value
@@ -97,8 +104,13 @@ public actor TokenVerifier {
         await refreshIfStale()
         let kid = header["kid"] as? String
         var key = lookup(kid)
-        if key == nil {
+        if key == nil, keySet == nil {
             await rateLimitedRefetch()
+            key = lookup(kid)
+        } else if key == nil, lastUnknownKeyRefetch.map({ now().timeIntervalSince($0) >= refetchInterval }) ?? true {
+            // An unknown kid: the issuer may have rotated. One refetch per `refetchInterval`.
+            lastUnknownKeyRefetch = now()
+            await sharedRefresh()
             key = lookup(kid)
         }
         guard let keySet else { throw TokenRejection(.keysUnavailable, "the issuer's keys are not available") }
@@ -208,7 +220,7 @@ public actor TokenVerifier {
     private func get(_ url: String) async throws -> Data {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
-        let response = try await httpClient.execute(request, timeout: .seconds(10))
+        let response = try await httpClient.execute(request, timeout: .seconds(5))
         guard response.status == .ok else {
             throw TokenRejection(.keysUnavailable, "GET \(url) answered \(response.status.code)")
         }
