@@ -1,0 +1,76 @@
+import Foundation
+
+/// Runs a command to completion for test fixtures; throws with its output when it fails.
+public enum ProcessRunner {
+    public struct Failure: Error, CustomStringConvertible {
+        public let command: String
+        public let status: Int32
+        public let output: String
+        public var description: String { "\(command) exited \(status): \(output)" }
+    }
+
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, asUser user: String? = nil) throws -> String {
+        var launch = [executable] + arguments
+        if let user, getuid() == 0 {
+            launch = ["/usr/sbin/runuser", "-u", user, "--"] + launch
+        }
+        // Output goes to a file, not a pipe: a daemon started by the command (pg_ctl start)
+        // would otherwise hold the pipe open. posix_spawn and waitpid directly, because
+        // Foundation's Process may never reap the child inside the test runner.
+        let outputPath = NSTemporaryDirectory() + "gateway-run-\(UUID().uuidString)"
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment ?? [:] { env[key] = value }
+        let argv = launch.map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, launch[0], &actions, nil, argv, envp)
+        guard spawned == 0 else {
+            throw Failure(command: launch.joined(separator: " "), status: -1, output: String(cString: strerror(spawned)))
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+        let exited = (status & 0x7F) == 0
+        let code = exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        guard code == 0 else {
+            throw Failure(command: launch.joined(separator: " "), status: code, output: text)
+        }
+        return text
+    }
+
+    /// Finds an executable in PATH or in the given extra directories.
+    public static func find(_ name: String, extra: [String] = []) -> String? {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
+        for directory in path + extra {
+            let candidate = (directory as NSString).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// A TCP port that was free a moment ago on 127.0.0.1.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

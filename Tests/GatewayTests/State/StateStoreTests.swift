@@ -1,0 +1,189 @@
+import Foundation
+import GatewayState
+import GatewayTesting
+import Testing
+
+/// One suite, two backends: every test runs against SQLite and against a real PostgreSQL.
+@Suite("State store", .serialized)
+struct StateStoreTests {
+    enum Backend: String, CaseIterable, Sendable {
+        case sqlite, postgres
+    }
+
+    /// Opens two independent store instances on one fresh store, as two gateway processes would.
+    static func open(_ backend: Backend) async throws -> (any StateStore, any StateStore) {
+        switch backend {
+        case .sqlite:
+            let path = NSTemporaryDirectory() + "gateway-state-\(UUID().uuidString).sqlite"
+            let first = try SQLiteStateStore(path: path)
+            let second = try SQLiteStateStore(path: path)
+            async let a: Void = first.migrate()
+            async let b: Void = second.migrate()
+            _ = try await (a, b)
+            return (first, second)
+        case .postgres:
+            let url = try TemporaryPostgres.shared().createDatabase()
+            let first = try PostgresStateStore(url: url)
+            let second = try PostgresStateStore(url: url)
+            async let a: Void = first.migrate()
+            async let b: Void = second.migrate()
+            _ = try await (a, b)
+            return (first, second)
+        }
+    }
+
+    static func review(_ id: String = Review.newID(), created: Date = Date(), status: ReviewStatus = .pending) -> Review {
+        Review(
+            id: id, status: status, createdAt: created, expiresAt: created.addingTimeInterval(600), service: "postgres-gateway",
+            connection: "orders", sessionID: "s-1", command: "UPDATE t SET a = 1 WHERE id = 2", rule: "writes",
+            requester: Person(subject: "agent-1", email: "agent@example.com", groups: ["agents"]), clientAddress: "127.0.0.1:5555",
+            justification: "ticket 42", reviewerGroups: ["dba"]
+        )
+    }
+
+    @Test(arguments: Backend.allCases)
+    func auditEventsWithFilters(_ backend: Backend) async throws {
+        let (store, other) = try await Self.open(backend)
+        let start = Date()
+        try await store.append(AuditEvent(action: "connect", time: start, service: "postgres-gateway", connection: "orders", sessionID: "s-1", subject: "agent-1", email: "agent@example.com", groups: ["agents"]))
+        try await store.append(AuditEvent(action: "block", time: start.addingTimeInterval(1), service: "postgres-gateway", connection: "orders", sessionID: "s-1", subject: "agent-1", command: "DROP TABLE t", rule: "no-drop"))
+        try await other.append(AuditEvent(action: "allow", time: start.addingTimeInterval(2), service: "ssh-gateway", connection: "web-1", sessionID: "s-2", subject: "bob", email: "bob@example.com"))
+
+        let all = try await other.auditEvents(AuditQuery())
+        #expect(all.map(\.action) == ["connect", "block", "allow"])
+        #expect(all[1].command == "DROP TABLE t")
+        #expect(all[1].rule == "no-drop")
+        #expect(all[0].groups == ["agents"])
+        #expect(try await store.auditEvents(AuditQuery(user: "bob@example.com")).map(\.action) == ["allow"])
+        #expect(try await store.auditEvents(AuditQuery(user: "agent-1")).count == 2)
+        #expect(try await store.auditEvents(AuditQuery(connection: "orders")).count == 2)
+        #expect(try await store.auditEvents(AuditQuery(since: start.addingTimeInterval(1.5))).map(\.action) == ["allow"])
+        #expect(try await store.auditEvents(AuditQuery(sessionID: "s-2")).count == 1)
+        #expect(try await store.auditEvents(AuditQuery(limit: 1)).count == 1)
+        await store.close()
+        await other.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func reviewsAcrossInstances(_ backend: Backend) async throws {
+        let (store, other) = try await Self.open(backend)
+        let now = Date()
+        let old = Self.review("r-old", created: now.addingTimeInterval(-60), status: .approved)
+        let pending = Self.review("r-pending", created: now.addingTimeInterval(-30))
+        let newest = Self.review("r-newest", created: now, status: .rejected)
+        try await store.insert(old)
+        try await store.insert(pending)
+        try await store.insert(newest)
+
+        // The other instance sees them; pending first, then newest first.
+        #expect(try await other.reviews(status: nil).map(\.id) == ["r-pending", "r-newest", "r-old"])
+        #expect(try await other.reviews(status: .pending).map(\.id) == ["r-pending"])
+        let loaded = try #require(try await other.review(id: "r-pending"))
+        #expect(loaded.command == pending.command)
+        #expect(loaded.requester == pending.requester)
+        #expect(loaded.justification == "ticket 42")
+        #expect(abs(loaded.createdAt.timeIntervalSince(pending.createdAt)) < 0.001)
+        #expect(try await other.review(id: "r-missing") == nil)
+
+        // Compare-and-set: a vote through one instance wins; a stale update through the other fails.
+        let approved = try ReviewDecision.vote(on: loaded, by: Person(subject: "dba-1", groups: ["dba"]), approve: true, comment: "ok")
+        #expect(approved.status == .approved)
+        #expect(try await other.update(approved))
+        let stale = try ReviewDecision.vote(on: loaded, by: Person(subject: "dba-2", groups: ["dba"]), approve: false, comment: "no")
+        #expect(try await store.update(stale) == false)
+        #expect(try await store.review(id: "r-pending")?.status == .approved)
+        await store.close()
+        await other.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func sessionsAndKillRequests(_ backend: Backend) async throws {
+        let (store, other) = try await Self.open(backend)
+        var session = SessionRecord(id: "s-a", service: "postgres-gateway", connection: "orders", user: Person(subject: "agent-1"), clientAddress: "127.0.0.1:1", instance: "host:1")
+        try await store.upsert(session)
+        try await store.upsert(SessionRecord(id: "s-b", service: "ssh-gateway", connection: "web-1", user: Person(subject: "bob"), startedAt: Date().addingTimeInterval(5), instance: "host:2"))
+        #expect(try await other.sessions(status: .active).map(\.id) == ["s-b", "s-a"])
+
+        #expect(try await other.requestKill(sessionID: "s-a"))
+        #expect(try await other.requestKill(sessionID: "s-missing") == false)
+        // The holder's own later update does not clear the kill request.
+        try await store.upsert(session)
+        #expect(try await store.session(id: "s-a")?.killRequested == true)
+
+        session.status = .killed
+        session.endedAt = Date()
+        try await store.upsert(session)
+        #expect(try await other.sessions(status: .active).map(\.id) == ["s-b"])
+        #expect(try await other.sessions(status: .killed).map(\.id) == ["s-a"])
+        #expect(try await other.requestKill(sessionID: "s-a") == false)
+        await store.close()
+        await other.close()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func migrationIsIdempotent(_ backend: Backend) async throws {
+        let (store, other) = try await Self.open(backend)
+        try await store.migrate()
+        try await other.migrate()
+        try await store.ping()
+        await store.close()
+        await other.close()
+    }
+}
+
+@Suite("Review decisions")
+struct ReviewDecisionTests {
+    let dba1 = Person(subject: "dba-1", email: "dba1@example.com", groups: ["dba"])
+    let dba2 = Person(subject: "dba-2", groups: ["dba"])
+    let sec = Person(subject: "sec-1", groups: ["security"])
+
+    func review(min: Int = 1, all: Bool = false, groups: [String] = ["dba"]) -> Review {
+        var review = StateStoreTests.review()
+        review.minApprovals = min
+        review.requireAllGroups = all
+        review.reviewerGroups = groups
+        return review
+    }
+
+    @Test func requesterCannotApproveOwnRequest() {
+        let requester = Person(subject: "agent-1", groups: ["agents", "dba"])
+        #expect(throws: ReviewDecision.Refusal.selfReview) { try ReviewDecision.vote(on: review(), by: requester, approve: true, comment: nil) }
+    }
+
+    @Test func outsiderIsRefused() {
+        #expect(throws: ReviewDecision.Refusal.notAReviewer(groups: ["dba"])) { try ReviewDecision.vote(on: review(), by: sec, approve: true, comment: nil) }
+    }
+
+    @Test func twoDistinctReviewers() throws {
+        let once = try ReviewDecision.vote(on: review(min: 2), by: dba1, approve: true, comment: nil)
+        #expect(once.status == .pending)
+        #expect(throws: ReviewDecision.Refusal.alreadyVoted) { try ReviewDecision.vote(on: once, by: dba1, approve: true, comment: nil) }
+        let twice = try ReviewDecision.vote(on: once, by: dba2, approve: true, comment: nil)
+        #expect(twice.status == .approved)
+        #expect(twice.version == 2)
+    }
+
+    @Test func requireAllGroups() throws {
+        let first = try ReviewDecision.vote(on: review(all: true, groups: ["dba", "security"]), by: dba1, approve: true, comment: nil)
+        #expect(first.status == .pending)
+        let second = try ReviewDecision.vote(on: first, by: sec, approve: true, comment: nil)
+        #expect(second.status == .approved)
+    }
+
+    @Test func rejectionEndsIt() throws {
+        let rejected = try ReviewDecision.vote(on: review(min: 2), by: dba1, approve: false, comment: "no")
+        #expect(rejected.status == .rejected)
+        #expect(throws: ReviewDecision.Refusal.notPending(.rejected)) { try ReviewDecision.vote(on: rejected, by: dba2, approve: true, comment: nil) }
+    }
+
+    @Test func expiredCannotBeApproved() {
+        let late = Date().addingTimeInterval(3600)
+        #expect(throws: ReviewDecision.Refusal.notPending(.expired)) { try ReviewDecision.vote(on: review(), by: dba1, approve: true, comment: nil, now: late) }
+    }
+
+    @Test func closeAsExpiredOrCancelled() {
+        #expect(ReviewDecision.close(review(), as: .expired)?.status == .expired)
+        #expect(ReviewDecision.close(review(), as: .cancelled)?.status == .cancelled)
+        #expect(ReviewDecision.close(review(), as: .approved) == nil)
+    }
+}
