@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "kube-exec-gateway", targets: ["KubeExecGateway"]),
         .executable(name: "gatewayctl", targets: ["GatewayCtl"]),
         .executable(name: "gateway-bench", targets: ["GatewayBench"]),
+        .executable(name: "gateway-test-helper", targets: ["GatewayTestHelper"]),
         .library(name: "GatewayTesting", targets: ["GatewayTesting"]),
     ],
     dependencies: [
@@ -156,6 +157,12 @@ let package = Package(
             name: "GatewayBench",
             dependencies: ["GatewayMasking", "GatewayPolicy", "GatewayConfig"],
             path: "bench/GatewayBench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "GatewayTestHelper",
+            dependencies: ["GatewayRecording", "GatewayTesting"],
+            path: "Tests/GatewayTestHelper",
             swiftSettings: strict
         ),
         .testTarget(
