@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// A gateway executable started as a real process with a generated configuration, for
+/// end-to-end tests: waits for `/healthz`, stops with SIGTERM and reports the exit status.
+public final class GatewayProcess: @unchecked Sendable {
+    public let process: Process
+    public let adminURL: String
+    public let logPath: String
+
+    /// Starts `binary --config configPath` and waits until its admin endpoint answers.
+    public static func start(binary: String, configPath: String, adminPort: Int, environment: [String: String] = [:]) async throws -> GatewayProcess {
+        guard let path = HelperBinary.path(binary) else { throw GatewayProcessError.notBuilt(binary) }
+        let logPath = NSTemporaryDirectory() + "gateway-\(binary)-\(UUID().uuidString.prefix(6)).log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["--config", configPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let gateway = GatewayProcess(process: process, adminURL: "http://127.0.0.1:\(adminPort)", logPath: logPath)
+        for _ in 0..<200 {
+            if !process.isRunning { throw GatewayProcessError.exited(process.terminationStatus, gateway.log) }
+            if (try? await HTTPProbe.get(host: "127.0.0.1", port: adminPort, path: "/healthz"))?.status == 200 { return gateway }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        gateway.process.terminate()
+        throw GatewayProcessError.notReady(gateway.log)
+    }
+
+    init(process: Process, adminURL: String, logPath: String) {
+        self.process = process
+        self.adminURL = adminURL
+        self.logPath = logPath
+    }
+
+    public var log: String { String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self) }
+
+    /// SIGTERM, then the exit status (SIGKILL after `timeout`).
+    public func stop(timeout: Duration = .seconds(10)) async -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Runs a gateway (or gatewayctl) to completion; returns its status and combined output.
+    public static func runToExit(binary: String, arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        guard let path = HelperBinary.path(binary) else { throw GatewayProcessError.notBuilt(binary) }
+        do {
+            let output = try ProcessRunner.run(path, arguments, environment: environment)
+            return (0, output)
+        } catch let failure as ProcessRunner.Failure {
+            return (failure.status, failure.output)
+        }
+    }
+}
+
+public enum GatewayProcessError: Error, CustomStringConvertible {
+    case notBuilt(String)
+    case exited(Int32, String)
+    case notReady(String)
+
+    public var description: String {
+        switch self {
+        case .notBuilt(let name): "\(name) is not built (run swift build)"
+        case .exited(let status, let log): "the gateway exited with \(status):\n\(log)"
+        case .notReady(let log): "the gateway did not answer /healthz:\n\(log)"
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A minimal HTTP/1.1 client for fixtures and tests (no dependency on the code under test).
+public enum HTTPProbe {
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: Data
+        public var headers: [(String, String)]
+
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        public func json() -> Any? { try? JSONSerialization.jsonObject(with: body) }
+    }
+
+    public static func get(host: String, port: Int, path: String, token: String? = nil) async throws -> Response {
+        try await send(host: host, port: port, method: .GET, path: path, token: token, body: nil)
+    }
+
+    public static func post(host: String, port: Int, path: String, token: String? = nil, json: [String: String]? = nil) async throws -> Response {
+        let body = try json.map { try JSONSerialization.data(withJSONObject: $0) }
+        return try await send(host: host, port: port, method: .POST, path: path, token: token, body: body)
+    }
+
+    public static func send(host: String, port: Int, method: HTTPMethod, path: String, token: String?, body: Data?) async throws -> Response {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(2))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var headers = HTTPHeaders()
+            headers.add(name: "Host", value: "\(host):\(port)")
+            headers.add(name: "Connection", value: "close")
+            if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+            if let body {
+                headers.add(name: "Content-Type", value: "application/json")
+                headers.add(name: "Content-Length", value: "\(body.count)")
+            } else if method == .POST {
+                headers.add(name: "Content-Length", value: "0")
+            }
+            try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)))
+            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            try await outbound.write(.end(nil))
+            var response = Response(status: 0, body: Data(), headers: [])
+            for try await part in inbound {
+                switch part {
+                case .head(let head):
+                    response.status = Int(head.status.code)
+                    response.headers = head.headers.map { ($0.name, $0.value) }
+                case .body(let buffer):
+                    response.body.append(contentsOf: buffer.readableBytesView)
+                case .end:
+                    return response
+                }
+            }
+            return response
+        }
+    }
+}
