@@ -146,7 +146,7 @@ let package = Package(
         .executableTarget(
             name: "GatewayCtl",
             dependencies: [
-                "GatewayConfig", "GatewayRecording",
+                "GatewayConfig", "GatewayRecording", "GatewayPolicy", "GatewayMasking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -11,10 +11,13 @@ import Yams
 public struct ConfigurationLoader: Sendable {
     public var environment: [String: String]
     public var service: ServiceKind?
+    /// False for offline dry runs (`gatewayctl policy`): secrets and upstream files are not read.
+    public var resolveSecrets: Bool
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, service: ServiceKind? = nil) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, service: ServiceKind? = nil, resolveSecrets: Bool = true) {
         self.environment = environment
         self.service = service
+        self.resolveSecrets = resolveSecrets
     }
 
     public func load(file: String) throws(ConfigurationErrors) -> GatewayConfiguration {
@@ -41,7 +44,7 @@ public struct ConfigurationLoader: Sendable {
         guard document.isMapping else {
             throw ConfigurationErrors([ConfigurationError(path: "", reason: "the file must be a mapping with identity, state, recordings, services and connections")])
         }
-        let context = Context(environment: environment, service: service, baseDirectory: baseDirectory)
+        let context = Context(environment: environment, service: service, resolveSecrets: resolveSecrets, baseDirectory: baseDirectory)
         let configuration = context.read(document)
         document.rejectUnknownKeys()
         if !report.errors.isEmpty || configuration == nil {
@@ -53,9 +56,10 @@ public struct ConfigurationLoader: Sendable {
     struct Context {
         var environment: [String: String]
         var service: ServiceKind?
+        var resolveSecrets: Bool
         var baseDirectory: String
 
-        func resolves(_ kind: ServiceKind) -> Bool { service == nil || service == kind }
+        func resolves(_ kind: ServiceKind) -> Bool { resolveSecrets && (service == nil || service == kind) }
 
         func path(_ file: String) -> String {
             file.hasPrefix("/") ? file : (baseDirectory as NSString).appendingPathComponent(file)

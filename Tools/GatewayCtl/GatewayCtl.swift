@@ -6,7 +6,7 @@ struct GatewayCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatewayctl",
         abstract: "Operate the access gateways: reviews, sessions, audit, recordings, configuration.",
-        subcommands: [ReviewsCommand.self, SessionsCommand.self, AuditCommand.self, RecordingsCommand.self, ConfigCommand.self]
+        subcommands: [ReviewsCommand.self, SessionsCommand.self, AuditCommand.self, RecordingsCommand.self, ConfigCommand.self, PolicyCommand.self]
     )
 }
 
