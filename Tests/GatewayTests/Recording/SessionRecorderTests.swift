@@ -180,7 +180,8 @@ struct SessionRecorderTests {
         let recorder = try SessionRecorder(directory: Self.directory(), meta: Self.meta(), terminal: TerminalInfo(width: 80, height: 24, command: "bash"))
         recorder.output(Array("\u{1B}[1;32m$\u{1B}[0m echo \"quoted\" \\ back\r\nquoted\r\n".utf8))
         try recorder.finish()
-        let output = try ProcessRunner.run(asciinema, ["cat", recorder.folder + "/terminal.cast"])
+        // asciinema wants a terminal: script(1) gives it a pseudo-terminal.
+        let output = try ProcessRunner.run("/usr/bin/script", ["-qec", "\(asciinema) play -i 0.1 \(recorder.folder)/terminal.cast", "/dev/null"])
         #expect(output.contains("quoted"))
     }
 }
