@@ -125,10 +125,29 @@ let package = Package(
             swiftSettings: strict
         ),
         // Executables: wiring only.
+        .target(
+            name: "PostgresWire",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")],
+            path: "Services/PostgresGateway/Wire",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PostgresGatewayKit",
+            dependencies: [
+                "PostgresWire", "GatewayRuntime", "GatewayMasking",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Services/PostgresGateway/Gateway",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "PostgresGateway",
-            dependencies: ["GatewayRuntime"],
-            path: "Services/PostgresGateway",
+            dependencies: ["GatewayRuntime", "PostgresGatewayKit"],
+            path: "Services/PostgresGateway/Main",
             swiftSettings: strict
         ),
         .executableTarget(
@@ -169,7 +188,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "GatewayConfig", "GatewayIdentity", "GatewayPolicy", "GatewayMasking", "GatewayState",
-                "GatewayRecording", "GatewayAdmin", "GatewayRuntime", "GatewayTesting",
+                "GatewayRecording", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

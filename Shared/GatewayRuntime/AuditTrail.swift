@@ -13,12 +13,48 @@ public final class AuditTrail: Sendable {
     private let fallbackPath: String
     private let logger: Logger
     private let lock = Mutex(())
+    private let queue = Mutex<[AuditEvent]>([])
+    private let flusher = Mutex<Task<Void, Never>?>(nil)
 
     public init(service: String, store: any StateStore, recordingsDirectory: String, logger: Logger) {
         self.service = service
         self.store = store
         self.fallbackPath = (recordingsDirectory as NSString).appendingPathComponent("audit-fallback.jsonl")
         self.logger = logger
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                guard let self else { return }
+                await self.flush()
+            }
+        }
+        flusher.withLock { $0 = task }
+    }
+
+    deinit {
+        flusher.withLock { $0?.cancel() }
+    }
+
+    /// Queues a high-volume event (an allowed statement) without waiting for the store;
+    /// queued events are written within 200 ms, in order, and on `flush()`.
+    public func enqueue(
+        _ action: String, identity: Identity?, connection: String? = nil, session: String? = nil,
+        command: String? = nil, rule: String? = nil, detail: String? = nil
+    ) {
+        let event = AuditEvent(
+            action: action, service: service, connection: connection, sessionID: session, subject: identity?.subject,
+            email: identity?.email, groups: identity?.groups ?? [], command: command, rule: rule, detail: detail
+        )
+        queue.withLock { $0.append(event) }
+    }
+
+    /// Writes every queued event.
+    public func flush() async {
+        let pending = queue.withLock { queue -> [AuditEvent] in
+            defer { queue.removeAll() }
+            return queue
+        }
+        for event in pending { await record(event) }
     }
 
     public func record(

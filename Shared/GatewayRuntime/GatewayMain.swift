@@ -168,6 +168,7 @@ public enum GatewayMain {
         )
         logger.info("starting", metadata: ["gateway.connections": "\(configuration.connections(of: service).count)"])
         try await group.run()
+        await audit.flush()
         await store.close()
     }
 }

@@ -9,6 +9,12 @@ public final class SessionRegistry: Sendable {
         public var connection: String
         /// Ends the session: the protocol handler closes its channels and seals the recording.
         public var terminate: @Sendable (_ reason: String) async -> Void
+
+        public init(id: String, connection: String, terminate: @escaping @Sendable (_ reason: String) async -> Void) {
+            self.id = id
+            self.connection = connection
+            self.terminate = terminate
+        }
     }
 
     private let entries = Mutex<[String: Entry]>([:])

@@ -1,0 +1,42 @@
+import GatewayRuntime
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresWire
+import ServiceLifecycle
+
+/// Accepts PostgreSQL clients on `services.postgres.listen` and runs a session for each.
+public struct PostgresListener: Service {
+    let environment: GatewayEnvironment
+    let cancelKeys = CancelKeyRegistry()
+
+    public init(environment: GatewayEnvironment) {
+        self.environment = environment
+    }
+
+    public func run() async throws {
+        let listen = environment.endpoint.listen
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: listen.host, port: listen.port) { channel in
+                channel.eventLoop.makeCompletedFuture { try PostgresChannel.wrap(channel, side: .client) }
+            }
+        environment.logger.info("postgres listener started", metadata: ["gateway.listen": "\(listen)"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask {
+                            await PostgresSession(environment: environment, cancelKeys: cancelKeys, client: connection).run()
+                        }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            // Stop accepting; SessionDrain ends the sessions in flight.
+            server.channel.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import GatewayConfig
+import GatewayMasking
+import GatewayPolicy
+import GatewayRecording
+import GatewayRuntime
+import GatewayState
+import Logging
+import NIOCore
+import PostgresWire
+import Synchronization
+
+/// One client connection: start-up and token check, the upstream connection, then the two
+/// relay directions with policy, approvals, masking and recording in between.
+final class PostgresSession: Sendable {
+    typealias Iterator = NIOAsyncChannelInboundStream<PostgresFrame>.AsyncIterator
+    typealias Writer = NIOAsyncChannelOutboundWriter<PostgresFrame>
+
+    let environment: GatewayEnvironment
+    let cancelKeys: CancelKeyRegistry
+    let client: PostgresAsyncChannel
+    let clientAddress: String
+    let isLoopback: Bool
+    let state = Mutex(RelayState())
+    let sessionID = SessionRecord.newID()
+    let logger: Logger
+    private let upstreamChannel = Mutex<(any Channel)?>(nil)
+
+    init(environment: GatewayEnvironment, cancelKeys: CancelKeyRegistry, client: PostgresAsyncChannel) {
+        self.environment = environment
+        self.cancelKeys = cancelKeys
+        self.client = client
+        let remote = client.channel.remoteAddress
+        self.clientAddress = remote?.description ?? "unknown"
+        self.isLoopback = remote.map { address in
+            guard let ip = address.ipAddress else { return address.protocol == .unix }
+            return ip.hasPrefix("127.") || ip == "::1"
+        } ?? false
+        var logger = environment.logger
+        logger[metadataKey: "gateway.session_id"] = "\(sessionID)"
+        self.logger = logger
+    }
+
+    /// Ends the session from outside (kill, shutdown).
+    func terminate() {
+        client.channel.close(promise: nil)
+        upstreamChannel.withLock { $0?.close(promise: nil) }
+    }
+
+    func run() async {
+        do {
+            try await client.executeThenClose { inbound, outbound in
+                var iterator = inbound.makeAsyncIterator()
+                try await self.serve(&iterator, outbound)
+            }
+        } catch {
+            logger.debug("client connection ended", metadata: ["gateway.error": "\(error)"])
+        }
+    }
+
+    // MARK: - Start-up
+
+    private func refuse(_ outbound: Writer, code: String, _ message: String) async {
+        try? await outbound.write(BackendMessages.error(code, message, severity: "FATAL"))
+    }
+
+    private func serve(_ iterator: inout Iterator, _ outbound: Writer) async throws {
+        var parameters: [String: String] = [:]
+        startup: while true {
+            guard let frame = try await iterator.next() else { return }
+            let request: StartupRequest
+            do {
+                request = try StartupRequest.parse(frame)
+            } catch {
+                await refuse(outbound, code: "08P01", "invalid start-up packet: \(error)")
+                return
+            }
+            switch request {
+            case .ssl, .gssEncryption:
+                // No TLS in this build: answer N, as a server without TLS does; libpq falls back.
+                try await outbound.write(PostgresFrame.rawByte(UInt8(ascii: "N")))
+            case .cancel(let pid, let key):
+                if let target = cancelKeys.target(processID: pid, secretKey: key) {
+                    await UpstreamConnection.cancel(host: target.host, port: target.port, processID: target.processID, secretKey: target.secretKey)
+                }
+                return
+            case .startup(_, let minor, let values):
+                parameters = values
+                let unsupported = values.keys.filter { $0.hasPrefix("_pq_.") }.sorted()
+                if minor > 0 || !unsupported.isEmpty {
+                    try await outbound.write(BackendMessages.negotiateProtocolVersion(minor: 0, unsupported: unsupported))
+                }
+                break startup
+            }
+        }
+
+        guard isLoopback || environment.endpoint.listen.isLoopback else {
+            await refuse(outbound, code: "28000", "the gateway accepts a token only over TLS or on a loopback listener, and this build has no TLS")
+            return
+        }
+
+        // The token arrives as the password.
+        try await outbound.write(BackendMessages.authenticationCleartextPassword())
+        guard let passwordFrame = try await iterator.next() else { return }
+        let token: String
+        do {
+            token = try FrontendMessages.parsePassword(passwordFrame)
+        } catch {
+            await refuse(outbound, code: "08P01", "expected a password message carrying the OIDC token")
+            return
+        }
+        let identity: Identity
+        do {
+            identity = try await environment.verifier.verify(token.trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch {
+            environment.metrics.authenticationFailure(reason: error.code.rawValue)
+            await environment.audit.record("deny", identity: nil, connection: parameters["database"], detail: error.description, clientAddress: clientAddress)
+            await refuse(outbound, code: "28000", "access gateway: \(error.description)")
+            return
+        }
+        let requested = parameters["database"] ?? parameters["user"] ?? ""
+        guard let connection = environment.connections.first(where: { $0.name == requested }), case .postgres(let upstream) = connection.upstream else {
+            await environment.audit.record("deny", identity: identity, connection: requested, detail: "unknown connection", clientAddress: clientAddress)
+            await refuse(outbound, code: "42501", "access gateway: unknown connection \"\(requested)\" (dbname selects the connection)")
+            return
+        }
+        if case .deny(let reason) = environment.policy.authorize(identity, for: connection.policy) {
+            environment.metrics.decision("deny", connection: connection.name)
+            await environment.audit.record("deny", identity: identity, connection: connection.name, detail: reason, clientAddress: clientAddress)
+            await refuse(outbound, code: "42501", "access gateway: \(reason)")
+            return
+        }
+
+        let upstreamChannel: PostgresAsyncChannel
+        do {
+            upstreamChannel = try await UpstreamConnection.connect(upstream)
+        } catch {
+            await environment.audit.record("error", identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
+            await refuse(outbound, code: error.code, "access gateway: \(error.message)")
+            return
+        }
+        self.upstreamChannel.withLock { $0 = upstreamChannel.channel }
+        let clientIterator = iterator
+        try await upstreamChannel.executeThenClose { upInbound, upOutbound in
+            var upIterator = upInbound.makeAsyncIterator()
+            let startup: UpstreamConnection.Startup
+            do {
+                startup = try await UpstreamConnection.authenticate(&upIterator, upOutbound, upstream: upstream, clientParameters: parameters)
+            } catch let failure as UpstreamConnection.Failure {
+                await environment.audit.record("error", identity: identity, connection: connection.name, detail: failure.message, clientAddress: clientAddress)
+                await refuse(outbound, code: failure.code, "access gateway: \(failure.message)")
+                return
+            }
+            let key = cancelKeys.register(.init(host: upstream.host, port: upstream.port, processID: startup.processID, secretKey: startup.secretKey))
+            defer { cancelKeys.remove(processID: key.processID, secretKey: key.secretKey) }
+            var ready = [BackendMessages.authenticationOk()] + startup.parameters
+            ready.append(BackendMessages.backendKeyData(processID: key.processID, secretKey: key.secretKey))
+            ready.append(BackendMessages.readyForQuery())
+            try await outbound.write(contentsOf: ready)
+            let context = SessionContext(
+                session: self, identity: identity, connection: connection, upstream: upstream,
+                cancelKey: (startup.processID, startup.secretKey), applicationName: parameters["application_name"]
+            )
+            await context.relay(client: clientIterator, clientOut: outbound, upstream: upIterator, upstreamOut: upOutbound)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import PostgresWire
+
+/// What the two relay directions share, behind one lock: where the session stands in the
+/// protocol, and the responses the gateway itself owes the client, placed so the client
+/// sees them in the order the server would have sent them.
+struct RelayState: Sendable {
+    /// A response the gateway owes: emitted when the upstream's ReadyForQuery number
+    /// `target` passes (before or after it).
+    struct Injection: Sendable {
+        var target: Int
+        var beforeReady: Bool
+        var frames: [PostgresFrame]
+        /// Also send a ReadyForQuery with the current status after the frames.
+        var appendReady: Bool
+        /// Drop it when the server already reported an error in that batch (the server
+        /// would have skipped the refused message).
+        var suppressIfError: Bool
+    }
+
+    var tracker = ResultTracker()
+    var transactionStatus = UInt8(ascii: "I")
+    var syncsSent = 0
+    var syncsReceived = 0
+    var injections: [Injection] = []
+    var errorInBatch = false
+    /// After a refused Parse: drop client messages until Sync, as the server does after an error.
+    var discardingUntilSync = false
+    var pendingRefusal: PostgresFrame?
+    /// Rows of the result set in flight, for limits.max_rows.
+    var rowsInResult = 0
+    var discardingRows = false
+    /// Statements forwarded and not yet complete, for durations in the recording.
+    var inFlight: [(command: String, start: ContinuousClock.Instant)] = []
+
+    var isIdle: Bool { syncsSent == syncsReceived }
+
+    /// Frames to emit around the ReadyForQuery that just arrived.
+    mutating func readyForQueryArrived(status: UInt8) -> (before: [PostgresFrame], after: [PostgresFrame]) {
+        syncsReceived += 1
+        transactionStatus = status
+        tracker.readyForQuery()
+        var before: [PostgresFrame] = []
+        var after: [PostgresFrame] = []
+        var remaining: [Injection] = []
+        for injection in injections {
+            guard injection.target == syncsReceived else {
+                remaining.append(injection)
+                continue
+            }
+            if injection.suppressIfError && errorInBatch { continue }
+            var frames = injection.frames
+            if injection.appendReady { frames.append(BackendMessages.readyForQuery(status)) }
+            if injection.beforeReady { before += frames } else { after += frames }
+        }
+        injections = remaining
+        errorInBatch = false
+        discardingRows = false
+        rowsInResult = 0
+        return (before, after)
+    }
+}

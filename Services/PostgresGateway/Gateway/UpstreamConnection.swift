@@ -1,0 +1,121 @@
+import GatewayConfig
+import NIOCore
+import NIOPosix
+import PostgresWire
+
+/// The gateway's own connection to the target database, authenticated with credentials
+/// only the gateway holds (trust, md5 or SCRAM-SHA-256).
+struct UpstreamConnection {
+    typealias Iterator = NIOAsyncChannelInboundStream<PostgresFrame>.AsyncIterator
+    typealias Writer = NIOAsyncChannelOutboundWriter<PostgresFrame>
+
+    struct Startup {
+        var parameters: [PostgresFrame]
+        var processID: Int32
+        var secretKey: Int32
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        /// SQLSTATE for the client: 08006 (cannot connect) or 28P01 (authentication refused).
+        var code: String
+        var message: String
+        var description: String { message }
+    }
+
+    static func connect(_ upstream: PostgresUpstream) async throws(Failure) -> PostgresAsyncChannel {
+        if upstream.tls == .require || upstream.tls == .verifyFull {
+            throw Failure(code: "08006", message: "upstream tls: \(upstream.tls.rawValue) is not supported by this build; use disable or prefer")
+        }
+        do {
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(5))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: upstream.host, port: upstream.port) { channel in
+                    channel.eventLoop.makeCompletedFuture { try PostgresChannel.wrap(channel, side: .server) }
+                }
+        } catch {
+            throw Failure(code: "08006", message: "cannot connect to the upstream database at \(upstream.host):\(upstream.port): \(error)")
+        }
+    }
+
+    /// Parameters a client may pass through to the server.
+    static let forwardedParameters: Set<String> = ["application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits", "search_path", "options", "IntervalStyle", "datestyle", "timezone", "intervalstyle"]
+
+    /// Runs the start-up and authentication as a client of the upstream, up to its first ReadyForQuery.
+    static func authenticate(_ iterator: inout Iterator, _ outbound: Writer, upstream: PostgresUpstream, clientParameters: [String: String]) async throws -> Startup {
+        var parameters: [(String, String)] = [("user", upstream.user), ("database", upstream.database)]
+        for (key, value) in clientParameters.sorted(by: { $0.key < $1.key }) where forwardedParameters.contains(key) {
+            parameters.append((key, value))
+        }
+        if clientParameters["application_name"] == nil { parameters.append(("application_name", "access-gateway")) }
+
+        do {
+            try await outbound.write(StartupRequest.startupFrame(parameters: parameters))
+            var scram: SCRAMClient?
+            var statusFrames: [PostgresFrame] = []
+            var processID: Int32 = 0
+            var secretKey: Int32 = 0
+            let password = upstream.password?.value
+            while let frame = try await iterator.next() {
+                switch frame.type {
+                case PostgresMessageType.authentication:
+                    switch try BackendMessages.parseAuthentication(frame) {
+                    case .ok:
+                        continue
+                    case .cleartextPassword:
+                        guard let password else { throw Failure(code: "28P01", message: "the upstream asks for a password and the connection has none (password_env / password_file)") }
+                        try await outbound.write(FrontendMessages.password(password))
+                    case .md5Password(let salt):
+                        guard let password else { throw Failure(code: "28P01", message: "the upstream asks for an md5 password and the connection has none") }
+                        try await outbound.write(FrontendMessages.password(SCRAMClient.md5Response(user: upstream.user, password: password, salt: salt)))
+                    case .sasl(let mechanisms):
+                        guard let password else { throw Failure(code: "28P01", message: "the upstream asks for SCRAM and the connection has no password") }
+                        guard mechanisms.contains("SCRAM-SHA-256") else {
+                            throw Failure(code: "28P01", message: "the upstream offers only \(mechanisms.joined(separator: ", ")); SCRAM-SHA-256 is supported")
+                        }
+                        var client = SCRAMClient(password: password)
+                        try await outbound.write(FrontendMessages.saslInitialResponse(mechanism: "SCRAM-SHA-256", data: client.firstMessage()))
+                        scram = client
+                    case .saslContinue(let data):
+                        guard var client = scram else { throw Failure(code: "08006", message: "unexpected SCRAM continuation from the upstream") }
+                        try await outbound.write(FrontendMessages.saslResponse(try client.finalMessage(serverFirst: data)))
+                        scram = client
+                    case .saslFinal(let data):
+                        guard let client = scram else { throw Failure(code: "08006", message: "unexpected SCRAM final message from the upstream") }
+                        try client.verify(serverFinal: data)
+                    case .unsupported(let code):
+                        throw Failure(code: "08006", message: "the upstream asks for an unsupported authentication method (\(code))")
+                    }
+                case PostgresMessageType.errorResponse:
+                    let fields = BackendMessages.parseFields(frame)
+                    let code = fields["C"] ?? "08006"
+                    let message = fields["M"] ?? "error"
+                    throw Failure(code: code == "28P01" || code == "28000" ? "28P01" : "08006", message: "the upstream database refused the gateway's connection: \(message) (\(code))")
+                case PostgresMessageType.backendKeyData:
+                    var payload = frame.payload
+                    processID = payload.readInteger(as: Int32.self) ?? 0
+                    secretKey = payload.readInteger(as: Int32.self) ?? 0
+                case PostgresMessageType.parameterStatus, PostgresMessageType.noticeResponse, PostgresMessageType.negotiateProtocolVersion:
+                    if frame.type == PostgresMessageType.parameterStatus { statusFrames.append(frame) }
+                case PostgresMessageType.readyForQuery:
+                    return Startup(parameters: statusFrames, processID: processID, secretKey: secretKey)
+                default:
+                    throw Failure(code: "08006", message: "unexpected message from the upstream during start-up")
+                }
+            }
+            throw Failure(code: "08006", message: "the upstream closed the connection during start-up")
+        }
+    }
+
+    /// Sends a CancelRequest for the upstream backend on a new connection.
+    static func cancel(host: String, port: Int, processID: Int32, secretKey: Int32) async {
+        let connection: PostgresAsyncChannel? = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(5))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try PostgresChannel.wrap(channel, side: .server) }
+            }
+        try? await connection?.executeThenClose { _, outbound in
+            try await outbound.write(StartupRequest.cancelFrame(processID: processID, secretKey: secretKey))
+        }
+    }
+}

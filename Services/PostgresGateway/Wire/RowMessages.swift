@@ -1,0 +1,77 @@
+import NIOCore
+
+/// A result column as RowDescription describes it.
+public struct ResultColumn: Sendable, Equatable {
+    public var name: String
+    public var typeOID: UInt32
+    /// 0 text, 1 binary.
+    public var format: Int16
+
+    public init(name: String, typeOID: UInt32, format: Int16) {
+        self.name = name
+        self.typeOID = typeOID
+        self.format = format
+    }
+}
+
+public enum RowMessages {
+    public static func parseRowDescription(_ frame: PostgresFrame) throws(PostgresProtocolError) -> [ResultColumn] {
+        var payload = frame.payload
+        guard let count = payload.readInteger(as: Int16.self), count >= 0 else { throw .malformed("row description") }
+        var columns: [ResultColumn] = []
+        columns.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let name = payload.readCString(), payload.readSlice(length: 6) != nil,
+                  let type = payload.readInteger(as: UInt32.self), payload.readSlice(length: 6) != nil,
+                  let format = payload.readInteger(as: Int16.self) else {
+                throw .malformed("row description")
+            }
+            columns.append(ResultColumn(name: name, typeOID: type, format: format))
+        }
+        return columns
+    }
+
+    /// The values of a DataRow as slices of its payload (nil for SQL NULL).
+    public static func parseDataRow(_ frame: PostgresFrame) throws(PostgresProtocolError) -> [ByteBuffer?] {
+        var payload = frame.payload
+        guard let count = payload.readInteger(as: Int16.self), count >= 0 else { throw .malformed("data row") }
+        var values: [ByteBuffer?] = []
+        values.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let length = payload.readInteger(as: Int32.self) else { throw .malformed("data row") }
+            if length < 0 {
+                values.append(nil)
+            } else {
+                guard let value = payload.readSlice(length: Int(length)) else { throw .malformed("data row") }
+                values.append(value)
+            }
+        }
+        guard payload.readableBytes == 0 else { throw .malformed("data row (trailing bytes)") }
+        return values
+    }
+
+    public static func dataRow(_ values: [ByteBuffer?]) -> PostgresFrame {
+        var payload = ByteBuffer()
+        payload.writeInteger(Int16(values.count))
+        for value in values {
+            if var value {
+                payload.writeInteger(Int32(value.readableBytes))
+                payload.writeBuffer(&value)
+            } else {
+                payload.writeInteger(Int32(-1))
+            }
+        }
+        return PostgresFrame(type: PostgresMessageType.dataRow, payload: payload)
+    }
+
+    /// The command tag of a CommandComplete (`SELECT 3`, `UPDATE 1`).
+    public static func commandTag(_ frame: PostgresFrame) -> String? {
+        var payload = frame.payload
+        return payload.readCString()
+    }
+
+    /// Rows affected or returned, from a command tag.
+    public static func rowCount(fromTag tag: String) -> Int? {
+        tag.split(separator: " ").last.flatMap { Int($0) }
+    }
+}
