@@ -28,6 +28,7 @@ public final class SessionRecorder: Sendable {
         var lockDescriptor: Int32
         var sealed = false
         var failed: String?
+        let encoder = RecordingCoding.encoder()
     }
 
     static let lockName = ".recording.lock"
@@ -72,9 +73,8 @@ public final class SessionRecorder: Sendable {
 
     /// Appends one line to `events.jsonl`.
     public func record(_ event: RecordingEvent) {
-        guard let line = try? RecordingCoding.encoder().encode(event) else { return }
         state.withLock { state in
-            guard !state.sealed else { return }
+            guard !state.sealed, let line = try? state.encoder.encode(event) else { return }
             do {
                 try state.events?.append(line)
                 try state.events?.append(CollectionOfOne(UInt8(ascii: "\n")))

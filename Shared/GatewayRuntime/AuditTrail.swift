@@ -54,7 +54,13 @@ public final class AuditTrail: Sendable {
             defer { queue.removeAll() }
             return queue
         }
-        for event in pending { await record(event) }
+        guard !pending.isEmpty else { return }
+        do {
+            try await store.append(contentsOf: pending)
+        } catch {
+            logger.error("audit events kept in the fallback file: the state store refused them", metadata: ["gateway.error": "\(error)"])
+            pending.forEach(writeFallback)
+        }
     }
 
     public func record(

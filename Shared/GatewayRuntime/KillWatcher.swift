@@ -10,8 +10,12 @@ struct KillWatcher: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+        try? await cancelWhenGracefulShutdown { try await watch() }
+    }
+
+    private func watch() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: interval)
             let local = Set(registry.ids)
             guard !local.isEmpty, let active = try? await store.sessions(status: .active) else { continue }
             for session in active where session.killRequested && local.contains(session.id) {

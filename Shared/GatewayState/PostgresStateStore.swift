@@ -104,6 +104,20 @@ public final class PostgresStateStore: StateStore {
             """, logger: Self.logger)
     }
 
+    public func append(contentsOf events: [AuditEvent]) async throws {
+        guard !events.isEmpty else { return }
+        try await client.withTransaction(logger: Self.logger) { connection in
+            for event in events {
+                let body = try StoreCoding.encode(event)
+                try await connection.query("""
+                    INSERT INTO gateway_audit_events (id, time, service, connection, session_id, subject, email, action, body)
+                    VALUES (\(event.id), \(event.time.timeIntervalSince1970), \(event.service), \(event.connection), \(event.sessionID),
+                            \(event.subject), \(event.email), \(event.action), \(body))
+                    """, logger: Self.logger)
+            }
+        }
+    }
+
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
         let since = query.since?.timeIntervalSince1970 ?? 0
         let limit = max(1, query.limit)

@@ -54,6 +54,17 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func append(contentsOf events: [AuditEvent]) async throws {
+        guard !events.isEmpty else { return }
+        let rows = try events.map { ($0, try StoreCoding.encode($0)) }
+        try await pool.write { db in
+            let statement = try db.cachedStatement(sql: "INSERT INTO audit_events (id, time, service, connection, session_id, subject, email, action, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            for (event, body) in rows {
+                try statement.execute(arguments: [event.id, event.time.timeIntervalSince1970, event.service, event.connection, event.sessionID, event.subject, event.email, event.action, body])
+            }
+        }
+    }
+
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
         var clauses: [String] = []
         var arguments: StatementArguments = []

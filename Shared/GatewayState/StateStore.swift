@@ -9,6 +9,8 @@ public protocol StateStore: Sendable {
     func ping() async throws
 
     func append(_ event: AuditEvent) async throws
+    /// Appends several events in one transaction.
+    func append(contentsOf events: [AuditEvent]) async throws
     func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]
 
     func insert(_ review: Review) async throws

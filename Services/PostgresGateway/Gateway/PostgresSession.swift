@@ -13,7 +13,6 @@ import Synchronization
 /// One client connection: start-up and token check, the upstream connection, then the two
 /// relay directions with policy, approvals, masking and recording in between.
 final class PostgresSession: Sendable {
-    typealias Iterator = NIOAsyncChannelInboundStream<PostgresFrame>.AsyncIterator
     typealias Writer = NIOAsyncChannelOutboundWriter<PostgresFrame>
 
     let environment: GatewayEnvironment
@@ -50,8 +49,8 @@ final class PostgresSession: Sendable {
     func run() async {
         do {
             try await client.executeThenClose { inbound, outbound in
-                var iterator = inbound.makeAsyncIterator()
-                try await self.serve(&iterator, outbound)
+                var reader = FrameReader(inbound.makeAsyncIterator())
+                try await self.serve(&reader, outbound)
             }
         } catch {
             logger.debug("client connection ended", metadata: ["gateway.error": "\(error)"])
@@ -64,7 +63,7 @@ final class PostgresSession: Sendable {
         try? await outbound.write(BackendMessages.error(code, message, severity: "FATAL"))
     }
 
-    private func serve(_ iterator: inout Iterator, _ outbound: Writer) async throws {
+    private func serve(_ iterator: inout FrameReader, _ outbound: Writer) async throws {
         var parameters: [String: String] = [:]
         startup: while true {
             guard let frame = try await iterator.next() else { return }
@@ -142,7 +141,7 @@ final class PostgresSession: Sendable {
         self.upstreamChannel.withLock { $0 = upstreamChannel.channel }
         let clientIterator = iterator
         try await upstreamChannel.executeThenClose { upInbound, upOutbound in
-            var upIterator = upInbound.makeAsyncIterator()
+            var upIterator = FrameReader(upInbound.makeAsyncIterator())
             let startup: UpstreamConnection.Startup
             do {
                 startup = try await UpstreamConnection.authenticate(&upIterator, upOutbound, upstream: upstream, clientParameters: parameters)

@@ -11,7 +11,7 @@ import PostgresWire
 
 /// A session after start-up: relays both directions, deciding on every statement.
 struct SessionContext: Sendable {
-    typealias Iterator = NIOAsyncChannelInboundStream<PostgresFrame>.AsyncIterator
+    typealias Iterator = FrameReader
     typealias Writer = NIOAsyncChannelOutboundWriter<PostgresFrame>
 
     let session: PostgresSession
@@ -102,12 +102,20 @@ struct SessionContext: Sendable {
     // MARK: - Client → upstream
 
     private func clientToUpstream(_ iterator: inout Iterator, _ clientOut: Writer, _ upstreamOut: Writer, recorder: SessionRecorder?) async {
+        var out: [PostgresFrame] = []
+        func send() async throws {
+            guard !out.isEmpty else { return }
+            try await upstreamOut.write(contentsOf: out)
+            out.removeAll(keepingCapacity: true)
+        }
         do {
-            while let frame = try await iterator.next() {
+            while let batch = try await iterator.nextBatch() {
+              for frame in batch {
                 environment.metrics.bytesRelayed(frame.payload.readableBytes + 5, direction: "upstream")
                 switch frame.type {
                 case PostgresMessageType.query:
                     let query = try FrontendMessages.parseQuery(frame)
+                    try await send()
                     if let refusal = await check(query, recorder: recorder, clientOut: clientOut) {
                         await refuseSimpleQuery(refusal, clientOut)
                         continue
@@ -117,10 +125,11 @@ struct SessionContext: Sendable {
                         $0.syncsSent += 1
                         $0.inFlight.append((query, .now))
                     }
-                    try await upstreamOut.write(frame)
+                    out.append(frame)
                 case PostgresMessageType.parse:
                     if session.state.withLock({ $0.discardingUntilSync }) { continue }
                     let parse = try FrontendMessages.parseParse(frame)
+                    try await send()
                     if let refusal = await check(parse.query, recorder: recorder, clientOut: clientOut) {
                         session.state.withLock {
                             $0.discardingUntilSync = true
@@ -129,17 +138,17 @@ struct SessionContext: Sendable {
                         continue
                     }
                     session.state.withLock { $0.tracker.parse(statement: parse.statement) }
-                    try await upstreamOut.write(frame)
+                    out.append(frame)
                 case PostgresMessageType.bind:
                     if session.state.withLock({ $0.discardingUntilSync }) { continue }
                     let bind = try FrontendMessages.parseBind(frame)
                     session.state.withLock { $0.tracker.bind(portal: bind.portal, statement: bind.statement, resultFormats: bind.resultFormats) }
-                    try await upstreamOut.write(frame)
+                    out.append(frame)
                 case PostgresMessageType.describe:
                     if session.state.withLock({ $0.discardingUntilSync }) { continue }
                     let target = try FrontendMessages.parseTarget(frame)
                     session.state.withLock { $0.tracker.describe(kind: target.kind, name: target.name) }
-                    try await upstreamOut.write(frame)
+                    out.append(frame)
                 case PostgresMessageType.execute:
                     if session.state.withLock({ $0.discardingUntilSync }) { continue }
                     let portal = try FrontendMessages.parseExecute(frame)
@@ -147,7 +156,7 @@ struct SessionContext: Sendable {
                         $0.tracker.execute(portal: portal)
                         $0.inFlight.append(("execute \(portal.isEmpty ? "unnamed portal" : portal)", .now))
                     }
-                    try await upstreamOut.write(frame)
+                    out.append(frame)
                 case PostgresMessageType.sync:
                     session.state.withLock { state in
                         state.tracker.sync()
@@ -158,16 +167,19 @@ struct SessionContext: Sendable {
                         state.discardingUntilSync = false
                         state.pendingRefusal = nil
                     }
-                    try await upstreamOut.write(frame)
+                    out.append(frame)
                 case PostgresMessageType.close, PostgresMessageType.flush:
                     if session.state.withLock({ $0.discardingUntilSync }) { continue }
-                    try await upstreamOut.write(frame)
+                    out.append(frame)
                 case PostgresMessageType.terminate:
-                    try? await upstreamOut.write(frame)
+                    out.append(frame)
+                    try? await send()
                     return
                 default:
-                    try await upstreamOut.write(frame)
+                    out.append(frame)
                 }
+              }
+              try await send()
             }
         } catch {
             session.logger.debug("client side ended", metadata: ["gateway.error": "\(error)"])
@@ -272,14 +284,16 @@ struct SessionContext: Sendable {
     private func upstreamToClient(_ iterator: inout Iterator, _ clientOut: Writer, recorder: SessionRecorder?) async {
         let maxRows = connection.limits.maxRows
         var maskPlan = MaskPlan(columns: nil, policy: connection.masking)
+        var out: [PostgresFrame] = []
         do {
-            while let frame = try await iterator.next() {
+            while let batch = try await iterator.nextBatch() {
+              for frame in batch {
                 environment.metrics.bytesRelayed(frame.payload.readableBytes + 5, direction: "downstream")
                 switch frame.type {
                 case PostgresMessageType.rowDescription:
                     let columns = try RowMessages.parseRowDescription(frame)
                     session.state.withLock { $0.tracker.rowDescription(columns) }
-                    try await clientOut.write(frame)
+                    out.append(frame)
                 case PostgresMessageType.dataRow:
                     let (columns, exceeded, discarding) = session.state.withLock { state -> ([ResultColumn]?, Bool, Bool) in
                         state.rowsInResult += 1
@@ -290,14 +304,16 @@ struct SessionContext: Sendable {
                     }
                     if discarding { continue }
                     if exceeded {
+                        try await clientOut.write(contentsOf: out)
+                        out.removeAll(keepingCapacity: true)
                         await stopOversizedResult(clientOut, recorder: recorder, limit: maxRows ?? 0)
                         continue
                     }
                     if masking.policy.isEmpty {
-                        try await clientOut.write(frame)
+                        out.append(frame)
                     } else {
                         if maskPlan.columns != columns { maskPlan = MaskPlan(columns: columns, policy: connection.masking) }
-                        try await clientOut.write(try mask(frame, plan: maskPlan))
+                        out.append(try mask(frame, plan: maskPlan))
                     }
                 case PostgresMessageType.commandComplete, PostgresMessageType.emptyQuery, PostgresMessageType.portalSuspended:
                     let (discarding, started) = session.state.withLock { state -> (Bool, (String, ContinuousClock.Instant)?) in
@@ -310,7 +326,7 @@ struct SessionContext: Sendable {
                         let tag = RowMessages.commandTag(frame) ?? ""
                         recorder?.record(RecordingEvent(type: "result", command: started?.0, rows: RowMessages.rowCount(fromTag: tag), durationMS: started.map { Self.milliseconds(since: $0.1) }, detail: tag))
                     }
-                    try await clientOut.write(frame)
+                    out.append(frame)
                 case PostgresMessageType.errorResponse:
                     let (discarding, started) = session.state.withLock { state -> (Bool, (String, ContinuousClock.Instant)?) in
                         state.tracker.error()
@@ -322,9 +338,9 @@ struct SessionContext: Sendable {
                     let masked = maskMessage(frame, fields: fields)
                     let maskedFields = BackendMessages.parseFields(masked)
                     recorder?.record(RecordingEvent(type: "error", command: started?.0, durationMS: started.map { Self.milliseconds(since: $0.1) }, error: "\(maskedFields["C"] ?? ""): \(maskedFields["M"] ?? "")"))
-                    try await clientOut.write(masked)
+                    out.append(masked)
                 case PostgresMessageType.noticeResponse:
-                    try await clientOut.write(maskMessage(frame, fields: BackendMessages.parseFields(frame)))
+                    out.append(maskMessage(frame, fields: BackendMessages.parseFields(frame)))
                 case PostgresMessageType.readyForQuery:
                     var status = frame.payload
                     let byte = status.readInteger(as: UInt8.self) ?? UInt8(ascii: "I")
@@ -333,21 +349,26 @@ struct SessionContext: Sendable {
                         state.inFlight.removeAll()
                         return result
                     }
-                    try await clientOut.write(contentsOf: before + [frame] + after)
+                    out += before
+                    out.append(frame)
+                    out += after
                 case PostgresMessageType.copyData:
                     if masking.scansValues {
                         var hits = MaskingHits()
                         let bytes = frame.payload.readableBytesView
                         if let masked = bytes.withContiguousStorageIfAvailable({ masking.mask($0, hits: &hits) }) ?? masking.mask(Array(bytes), hits: &hits) {
                             environment.metrics.maskingHits(hits.counts, connection: connection.name)
-                            try await clientOut.write(PostgresFrame(type: frame.type, payload: ByteBuffer(bytes: masked)))
+                            out.append(PostgresFrame(type: frame.type, payload: ByteBuffer(bytes: masked)))
                             continue
                         }
                     }
-                    try await clientOut.write(frame)
+                    out.append(frame)
                 default:
-                    try await clientOut.write(frame)
+                    out.append(frame)
                 }
+              }
+              try await clientOut.write(contentsOf: out)
+              out.removeAll(keepingCapacity: true)
             }
             // The upstream closed: tell the client, unless it already left.
             if session.client.channel.isActive {

@@ -6,7 +6,6 @@ import PostgresWire
 /// The gateway's own connection to the target database, authenticated with credentials
 /// only the gateway holds (trust, md5 or SCRAM-SHA-256).
 struct UpstreamConnection {
-    typealias Iterator = NIOAsyncChannelInboundStream<PostgresFrame>.AsyncIterator
     typealias Writer = NIOAsyncChannelOutboundWriter<PostgresFrame>
 
     struct Startup {
@@ -42,7 +41,7 @@ struct UpstreamConnection {
     static let forwardedParameters: Set<String> = ["application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits", "search_path", "options", "IntervalStyle", "datestyle", "timezone", "intervalstyle"]
 
     /// Runs the start-up and authentication as a client of the upstream, up to its first ReadyForQuery.
-    static func authenticate(_ iterator: inout Iterator, _ outbound: Writer, upstream: PostgresUpstream, clientParameters: [String: String]) async throws -> Startup {
+    static func authenticate(_ iterator: inout FrameReader, _ outbound: Writer, upstream: PostgresUpstream, clientParameters: [String: String]) async throws -> Startup {
         var parameters: [(String, String)] = [("user", upstream.user), ("database", upstream.database)]
         for (key, value) in clientParameters.sorted(by: { $0.key < $1.key }) where forwardedParameters.contains(key) {
             parameters.append((key, value))
