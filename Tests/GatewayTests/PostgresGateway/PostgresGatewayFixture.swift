@@ -1,0 +1,91 @@
+import Foundation
+import GatewayTesting
+
+/// A real PostgreSQL, a test identity provider and a running postgres-gateway in front,
+/// with one connection per upstream authentication method.
+struct PostgresGatewayFixture {
+    let idp: TestIdentityProvider
+    let postgres: TemporaryPostgres
+    let gateway: GatewayProcess
+    let directory: String
+    let port: Int
+    let adminPort: Int
+    let database: String
+
+    static func start(maxRows: Int = 1000) async throws -> PostgresGatewayFixture {
+        let postgres = try TemporaryPostgres.shared()
+        let database = "gw_\(UUID().uuidString.prefix(8).lowercased())"
+        try postgres.sql("CREATE DATABASE \(database)")
+        try postgres.sql("""
+            CREATE TABLE customers (id int PRIMARY KEY, name text, email text, note text);
+            INSERT INTO customers VALUES (1, 'Jane Roe', 'jane@example.com', 'card 4111 1111 1111 1111'), (2, 'Bob', 'bob@example.org', NULL);
+            GRANT ALL ON customers TO scram_user, md5_user, trusted_user;
+            """, database: database)
+        let idp = try await TestIdentityProvider.start()
+        let directory = NSTemporaryDirectory() + "gateway-pg-e2e-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let port = ProcessRunner.freePort()
+        let adminPort = ProcessRunner.freePort()
+        let closedPort = ProcessRunner.freePort()
+        func connection(_ name: String, user: String, passwordEnv: String?, upstreamPort: Int = postgres.port) -> String {
+            """
+              - name: \(name)
+                type: postgres
+                upstream: { host: 127.0.0.1, port: \(upstreamPort), database: \(database), user: \(user)\(passwordEnv.map { ", password_env: \($0)" } ?? ""), tls: disable }
+                allow_groups: [agents]
+                guardrails:
+                  - { name: no-drop, pattern: '(?i)\\bdrop\\s+(table|schema|database)\\b', message: "DROP is not allowed here" }
+                  - { name: no-unbounded-delete, statement: delete_without_where }
+                approvals:
+                  - { name: writes, pattern: '(?i)^\\s*(update|insert)\\b', reviewer_groups: [dba], timeout: 20s }
+                masking:
+                  columns: [name]
+                  entities: [EMAIL, CREDIT_CARD]
+                limits: { max_rows: \(maxRows) }
+
+            """
+        }
+        let yaml = """
+            identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
+            state: { url: "sqlite://\(directory)/state.sqlite" }
+            recordings: { dir: \(directory)/recordings }
+            admin_groups: [security]
+            services:
+              postgres: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort) }
+            connections:
+            \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))
+            """
+        try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
+        let gateway = try await GatewayProcess.start(
+            binary: "postgres-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort,
+            environment: ["SCRAM_PW": "scram-pass", "MD5_PW": "md5-pass"]
+        )
+        return PostgresGatewayFixture(idp: idp, postgres: postgres, gateway: gateway, directory: directory, port: port, adminPort: adminPort, database: database)
+    }
+
+    func stop() async -> Int32 {
+        let status = await gateway.stop()
+        await idp.stop()
+        return status
+    }
+
+    var psql: String { ProcessRunner.find("psql", extra: ["/usr/lib/postgresql/15/bin"]) ?? "/usr/bin/psql" }
+
+    func agentToken() throws -> String { try idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"]) }
+
+    /// Runs psql through the gateway; returns exit status and combined output.
+    func psql(_ commands: [String], connection: String = "orders", token: String? = nil, extra: [String] = []) throws -> (status: Int32, output: String) {
+        var arguments = ["-X", "-At", "-v", "ON_ERROR_STOP=0", "host=127.0.0.1 port=\(port) dbname=\(connection) user=agent sslmode=prefer"] + extra
+        for command in commands { arguments += ["-c", command] }
+        do {
+            return (0, try ProcessRunner.run(psql, arguments, environment: ["PGPASSWORD": try token ?? agentToken(), "PGCONNECT_TIMEOUT": "10"]))
+        } catch let failure as ProcessRunner.Failure {
+            return (failure.status, failure.output)
+        }
+    }
+
+    /// Runs psql directly against PostgreSQL as the superuser.
+    func direct(_ sql: String) throws -> String {
+        try postgres.sql(sql, database: database)
+    }
+}

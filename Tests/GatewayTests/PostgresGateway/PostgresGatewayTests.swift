@@ -1,0 +1,141 @@
+import Foundation
+import GatewayRecording
+import GatewayTesting
+import Testing
+
+@Suite("postgres-gateway against a real PostgreSQL", .serialized)
+struct PostgresGatewayTests {
+    @Test func masksBlocksAndStaysUsable() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        let result = try fixture.psql([
+            "SELECT id, name, email, note FROM customers ORDER BY id",
+            "DROP TABLE customers",
+            "SELECT count(*) FROM customers",
+            "SELECT 1; /* sneaky */ DROP TABLE customers",
+            "DELETE FROM customers",
+            "DELETE FROM customers WHERE id = 99",
+        ])
+        #expect(result.output.contains("1|[MASKED]|[EMAIL]|card [CREDIT_CARD]"))
+        #expect(result.output.contains("2|[MASKED]|[EMAIL]|"))
+        #expect(!result.output.contains("jane@example.com"))
+        #expect(result.output.contains("blocked by guardrail \"no-drop\": DROP is not allowed here"))
+        #expect(result.output.contains("blocked by guardrail \"no-unbounded-delete\""))
+        // The session went on after each block; nothing reached the database.
+        #expect(result.output.split(separator: "\n").contains("2"))
+        #expect(result.output.contains("DELETE 0"))
+        #expect(try fixture.direct("SELECT count(*) FROM customers").trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        #expect(await fixture.stop() == 0)
+
+        // The recording is sealed and names the blocked statement.
+        let recordings = fixture.directory + "/recordings"
+        let sessions = try FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }
+        #expect(sessions.count == 1)
+        let folder = recordings + "/" + sessions[0]
+        _ = try RecordingVerifier.verify(folder: folder)
+        let events = String(decoding: FileManager.default.contents(atPath: folder + "/events.jsonl") ?? Data(), as: UTF8.self)
+        #expect(events.contains("\"decision\":\"block\""))
+        #expect(events.contains("\"rule\":\"no-drop\""))
+        #expect(events.contains("\"type\":\"result\""))
+        #expect(!events.contains("jane@example.com"))
+        // No query text or result in the service's log.
+        #expect(!fixture.gateway.log.contains("customers"))
+    }
+
+    @Test func upstreamAuthenticationMethods() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        for (connection, role) in [("orders", "scram_user"), ("orders-md5", "md5_user"), ("orders-trust", "trusted_user")] {
+            let result = try fixture.psql(["SELECT current_user"], connection: connection)
+            #expect(result.status == 0, "\(connection): \(result.output)")
+            #expect(result.output.contains(role))
+        }
+        #expect(await fixture.stop() == 0)
+    }
+
+    @Test func refusesBadTokensAndUnknownConnections() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        let forged = try fixture.psql(["SELECT 1"], token: try fixture.idp.forgedToken())
+        #expect(forged.status != 0)
+        #expect(forged.output.contains("token refused: the signature does not verify"))
+        let expired = try fixture.psql(["SELECT 1"], token: try fixture.idp.token(expiresIn: -3600))
+        #expect(expired.output.contains("token refused: the token expired"))
+        let outsider = try fixture.psql(["SELECT 1"], token: try fixture.idp.token(subject: "eve", groups: ["contractors"]))
+        #expect(outsider.output.contains("is not in allow_groups"))
+        let unknown = try fixture.psql(["SELECT 1"], connection: "nope")
+        #expect(unknown.output.contains("unknown connection \"nope\""))
+        #expect(await fixture.stop() == 0)
+    }
+
+    @Test func upstreamDownGives08006AndTheGatewayStaysUp() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        let down = try fixture.psql(["SELECT 1"], connection: "orders-down", extra: ["-v", "VERBOSITY=verbose"])
+        #expect(down.status != 0)
+        #expect(down.output.contains("cannot connect to the upstream database"))
+        #expect(try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/healthz").status == 200)
+        #expect(try fixture.psql(["SELECT 42"]).output.contains("42"))
+        #expect(await fixture.stop() == 0)
+    }
+
+    @Test func maxRowsEndsAnOversizedResultAndTheSessionGoesOn() async throws {
+        let fixture = try await PostgresGatewayFixture.start(maxRows: 100)
+        let result = try fixture.psql(["SELECT generate_series(1, 100000)", "SELECT 'still here'"])
+        #expect(result.output.contains("exceeds limits.max_rows (100)"))
+        #expect(result.output.contains("still here"))
+        #expect(await fixture.stop() == 0)
+    }
+
+    @Test func heldStatementRunsAfterApproval() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        let token = try fixture.agentToken()
+        let psqlTask = Task.detached { try fixture.psql(["/* reason: fix ticket 7 */ UPDATE customers SET note = 'approved' WHERE id = 2"], token: token) }
+        let dba = try fixture.idp.token(subject: "dba-1", groups: ["dba"])
+        var reviewID: String?
+        for _ in 0..<100 {
+            let list = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews?status=pending", token: dba)
+            if let first = (list.json() as? [[String: Any]])?.first {
+                reviewID = first["id"] as? String
+                #expect(first["justification"] as? String == "fix ticket 7")
+                #expect((first["command"] as? String)?.contains("UPDATE customers") == true)
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let id = try #require(reviewID)
+        #expect(try fixture.direct("SELECT note FROM customers WHERE id = 2").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+        let approve = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(id)/approve", token: dba)
+        #expect(approve.status == 200)
+        let result = try await psqlTask.value
+        #expect(result.output.contains("review \(id) is pending"))
+        #expect(result.output.contains("UPDATE 1"))
+        #expect(try fixture.direct("SELECT note FROM customers WHERE id = 2").contains("approved"))
+
+        // A rejection answers with an error naming the review; the session stays usable.
+        let second = Task.detached { try fixture.psql(["UPDATE customers SET note = 'nope' WHERE id = 1", "SELECT 'after'"], token: token) }
+        var secondID: String?
+        for _ in 0..<100 {
+            let list = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews?status=pending", token: dba)
+            if let first = (list.json() as? [[String: Any]])?.first { secondID = first["id"] as? String; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let rejectID = try #require(secondID)
+        _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(rejectID)/reject", token: dba, json: ["comment": "not today"])
+        let rejected = try await second.value
+        #expect(rejected.output.contains("review \(rejectID) was rejected: not today"))
+        #expect(rejected.output.contains("after"))
+        #expect(await fixture.stop() == 0)
+    }
+
+    @Test(arguments: ["simple", "extended", "prepared"])
+    func pgbenchThroughTheGateway(_ mode: String) async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        guard let pgbench = ProcessRunner.find("pgbench", extra: ["/usr/lib/postgresql/15/bin"]) else {
+            #expect(ProcessInfo.processInfo.environment["GATEWAY_REQUIRE_PEERS"] == nil, "pgbench is required in CI")
+            return
+        }
+        try ProcessRunner.run(pgbench, ["-i", "-s", "1", "-q", "-h", "127.0.0.1", "-p", "\(fixture.postgres.port)", "-U", "gateway", fixture.database], environment: ["PGPASSWORD": "gateway-pass"])
+        _ = try fixture.direct("GRANT SELECT ON ALL TABLES IN SCHEMA public TO scram_user")
+        let output = try ProcessRunner.run(pgbench, ["-n", "-S", "-M", mode, "-c", "2", "-t", "200", "host=127.0.0.1 port=\(fixture.port) dbname=orders user=agent"], environment: ["PGPASSWORD": try fixture.agentToken()])
+        #expect(output.contains("number of transactions actually processed: 400/400"))
+        #expect(output.contains("number of failed transactions: 0"))
+        #expect(await fixture.stop() == 0)
+    }
+}
