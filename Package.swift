@@ -146,7 +146,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PostgresGateway",
-            dependencies: ["GatewayRuntime", "PostgresGatewayKit"],
+            dependencies: ["GatewayRuntime", "PostgresGatewayKit", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Services/PostgresGateway/Main",
             swiftSettings: strict
         ),

@@ -132,7 +132,7 @@ final class PostgresSession: Sendable {
 
         let upstreamChannel: PostgresAsyncChannel
         do {
-            upstreamChannel = try await UpstreamConnection.connect(upstream)
+            upstreamChannel = try await UpstreamConnection.connect(upstream, on: client.channel.eventLoop)
         } catch {
             await environment.audit.record("error", identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
             await refuse(outbound, code: error.code, "access gateway: \(error.message)")

@@ -21,12 +21,13 @@ struct UpstreamConnection {
         var description: String { message }
     }
 
-    static func connect(_ upstream: PostgresUpstream) async throws(Failure) -> PostgresAsyncChannel {
+    /// Connects on `eventLoop`: the client's, so both directions of a session share one thread.
+    static func connect(_ upstream: PostgresUpstream, on eventLoop: any EventLoop) async throws(Failure) -> PostgresAsyncChannel {
         if upstream.tls == .require || upstream.tls == .verifyFull {
             throw Failure(code: "08006", message: "upstream tls: \(upstream.tls.rawValue) is not supported by this build; use disable or prefer")
         }
         do {
-            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            return try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(5))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: upstream.host, port: upstream.port) { channel in

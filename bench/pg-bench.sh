@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# pgbench -S through three paths in one run: direct to PostgreSQL, through pgbouncer
+# (session mode) and through postgres-gateway (masking and recording on). Then the gateway's
+# peak RSS while streaming a 10-million-row SELECT. Prints a table with ratios.
+#   bench/pg-bench.sh [seconds-per-run] [clients]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+clients=${2:-4}
+scripts/install-deps
+swift build -c release --product postgres-gateway >/dev/null
+swift build -c release --product gateway-test-helper >/dev/null
+work=$(mktemp -d /tmp/gateway-bench.XXXX)
+chmod 755 "$work"; mkdir -p "$work/pg"; chown postgres "$work/pg"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
+cleanup() {
+  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+pgport=56432; bouncerport=56433; gwport=56434; adminport=56435; idpport=56436
+runuser -u postgres -- "$pgbin/initdb" -D "$work/pg/data" -U postgres -A trust >/dev/null
+printf 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n' > "$work/pg/data/pg_hba.conf"
+runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -w -l "$work/pg/log" -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
+psql -h "$work/pg" -p $pgport -U postgres -qc "CREATE ROLE bench LOGIN SUPERUSER PASSWORD 'bench'"
+psql -h "$work/pg" -p $pgport -U postgres -qc "CREATE DATABASE bench OWNER bench"
+PGPASSWORD=bench pgbench -i -s 10 -q -h 127.0.0.1 -p $pgport -U bench bench >/dev/null 2>&1
+
+cat > "$work/pgbouncer.ini" <<INI
+[databases]
+bench = host=127.0.0.1 port=$pgport dbname=bench
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bouncerport
+auth_type = plain
+auth_file = $work/userlist.txt
+pool_mode = session
+max_client_conn = 100
+default_pool_size = 20
+logfile = $work/pgbouncer.log
+pidfile = $work/pgbouncer.pid
+unix_socket_dir =
+INI
+echo '"bench" "bench"' > "$work/userlist.txt"
+chown -R postgres "$work/pgbouncer.ini" "$work/userlist.txt"; chmod 777 "$work"
+runuser -u postgres -- pgbouncer -d "$work/pgbouncer.ini"
+
+.build/release/gateway-test-helper idp --port $idpport --token-dir "$work/tokens" > "$work/idp.log" 2>&1 &
+echo $! > "$work/idp.pid"
+for _ in $(seq 50); do [ -f "$work/tokens/agent.jwt" ] && break; sleep 0.2; done
+cat > "$work/gateway.yaml" <<YAML
+identity: { issuer: http://127.0.0.1:$idpport, audience: access-gateway }
+state: { url: "sqlite://$work/state.sqlite" }
+recordings: { dir: $work/recordings }
+services:
+  postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }
+connections:
+  - name: bench
+    type: postgres
+    upstream: { host: 127.0.0.1, port: $pgport, database: bench, user: bench, password_env: BENCH_PW, tls: disable }
+    allow_groups: [agents]
+    guardrails:
+      - { name: no-drop, pattern: '(?i)\bdrop\s+(table|schema|database)\b' }
+      - { name: no-unbounded-delete, statement: delete_without_where }
+    masking: { columns: [filler], entities: [EMAIL, CREDIT_CARD, US_SSN, PHONE, IBAN, IP_ADDRESS, AWS_ACCESS_KEY, JWT] }
+    limits: { max_rows: 100000000 }
+    record: true
+YAML
+BENCH_PW=bench .build/release/postgres-gateway --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 &
+echo $! > "$work/gateway.pid"
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$adminport/healthz" >/dev/null && break; sleep 0.2; done
+token=$(cat "$work/tokens/agent.jwt")
+
+run() { # name mode conninfo password
+  local out
+  out=$(PGPASSWORD=$4 pgbench -n -S -M "$2" -c "$clients" -j 2 -T "$secs" "$3" 2>&1)
+  local tps lat
+  tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  lat=$(echo "$out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+  echo "$1 $2 $tps $lat"
+}
+results=()
+for mode in simple prepared; do
+  results+=("$(run direct $mode "host=127.0.0.1 port=$pgport dbname=bench user=bench" bench)")
+  results+=("$(run pgbouncer $mode "host=127.0.0.1 port=$bouncerport dbname=bench user=bench" bench)")
+  results+=("$(run gateway $mode "host=127.0.0.1 port=$gwport dbname=bench user=agent" "$token")")
+done
+
+echo
+echo "pgbench -S, $clients clients, ${secs}s per run, scale 10, $(nproc) cores, loopback"
+printf '%-10s %-9s %12s %12s %12s %12s\n' path mode tps "latency ms" "vs direct" "vs pgbouncer"
+for mode in simple prepared; do
+  d=$(printf '%s\n' "${results[@]}" | awk -v m=$mode '$1=="direct" && $2==m {print $3}')
+  b=$(printf '%s\n' "${results[@]}" | awk -v m=$mode '$1=="pgbouncer" && $2==m {print $3}')
+  for r in "${results[@]}"; do
+    set -- $r
+    [ "$2" = "$mode" ] || continue
+    printf '%-10s %-9s %12.0f %12s %12.2f %12.2f\n' "$1" "$2" "$3" "$4" "$(echo "$3 / $d" | bc -l)" "$(echo "$3 / $b" | bc -l)"
+  done
+done
+
+echo
+gwpid=$(cat "$work/gateway.pid")
+before=$(awk '/VmRSS/ {print $2}' /proc/$gwpid/status)
+start=$(date +%s.%N)
+PGPASSWORD=$token psql -X -At "host=127.0.0.1 port=$gwport dbname=bench user=agent" -c "SELECT g, 'row ' || g FROM generate_series(1, 10000000) g" > /dev/null
+end=$(date +%s.%N)
+peak=$(awk '/VmHWM/ {print $2}' /proc/$gwpid/status)
+echo "10,000,000-row SELECT through the gateway: $(echo "$end - $start" | bc -l | cut -c1-5) s; gateway RSS before ${before} KiB, peak ${peak} KiB ($(echo "$peak / 1024" | bc) MiB)"
