@@ -13,11 +13,18 @@ public final class GatewayMetrics: Sendable {
     public let service: String
     private let cache = Mutex<[String: CoreMetrics.Counter]>([:])
     private let meters = Mutex<[String: CoreMetrics.Meter]>([:])
+    /// Hot-path series, resolved without building label keys: connection → decision → counter.
+    private let decisions = Mutex<[String: [String: CoreMetrics.Counter]]>([:])
+    private let bytesUpstream: CoreMetrics.Counter
+    private let bytesDownstream: CoreMetrics.Counter
 
     public init(service: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.service = service
         self.registry = registry
-        self.factory = PrometheusMetricsFactory(registry: registry)
+        let factory = PrometheusMetricsFactory(registry: registry)
+        self.factory = factory
+        self.bytesUpstream = CoreMetrics.Counter(label: "gateway_bytes_relayed_total", dimensions: [("service", service), ("direction", "upstream")], factory: factory)
+        self.bytesDownstream = CoreMetrics.Counter(label: "gateway_bytes_relayed_total", dimensions: [("service", service), ("direction", "downstream")], factory: factory)
     }
 
     private func counter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Counter {
@@ -64,13 +71,19 @@ public final class GatewayMetrics: Sendable {
     }
 
     public func decision(_ kind: String, connection: String) {
-        counter("gateway_decisions_total", [("service", service), ("connection", connection), ("decision", kind)]).increment()
+        if let counter = decisions.withLock({ $0[connection]?[kind] }) {
+            counter.increment()
+            return
+        }
+        let counter = counter("gateway_decisions_total", [("service", service), ("connection", connection), ("decision", kind)])
+        decisions.withLock { $0[connection, default: [:]][kind] = counter }
+        counter.increment()
     }
 
     /// `upstream`: client → target; `downstream`: target → client.
     public func bytesRelayed(_ count: Int, direction: String) {
         guard count > 0 else { return }
-        counter("gateway_bytes_relayed_total", [("service", service), ("direction", direction)]).increment(by: Int64(count))
+        (direction == "upstream" ? bytesUpstream : bytesDownstream).increment(by: Int64(count))
     }
 
     public func maskingHits(_ counts: [String: Int], connection: String) {

@@ -28,7 +28,6 @@ public final class SessionRecorder: Sendable {
         var lockDescriptor: Int32
         var sealed = false
         var failed: String?
-        let encoder = RecordingCoding.encoder()
     }
 
     static let lockName = ".recording.lock"
@@ -73,8 +72,9 @@ public final class SessionRecorder: Sendable {
 
     /// Appends one line to `events.jsonl`.
     public func record(_ event: RecordingEvent) {
+        let line = event.jsonLine()
         state.withLock { state in
-            guard !state.sealed, let line = try? state.encoder.encode(event) else { return }
+            guard !state.sealed else { return }
             do {
                 try state.events?.append(line)
                 try state.events?.append(CollectionOfOne(UInt8(ascii: "\n")))

@@ -110,8 +110,8 @@ struct SessionContext: Sendable {
         }
         do {
             while let batch = try await iterator.nextBatch() {
+              environment.metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "upstream")
               for frame in batch {
-                environment.metrics.bytesRelayed(frame.payload.readableBytes + 5, direction: "upstream")
                 switch frame.type {
                 case PostgresMessageType.query:
                     let query = try FrontendMessages.parseQuery(frame)
@@ -287,8 +287,8 @@ struct SessionContext: Sendable {
         var out: [PostgresFrame] = []
         do {
             while let batch = try await iterator.nextBatch() {
+              environment.metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "downstream")
               for frame in batch {
-                environment.metrics.bytesRelayed(frame.payload.readableBytes + 5, direction: "downstream")
                 switch frame.type {
                 case PostgresMessageType.rowDescription:
                     let columns = try RowMessages.parseRowDescription(frame)

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Foundation
-import GatewayRecording
+@testable import GatewayRecording
 import GatewayTesting
 import Testing
 
@@ -183,5 +183,27 @@ struct SessionRecorderTests {
         // asciinema wants a terminal: script(1) gives it a pseudo-terminal.
         let output = try ProcessRunner.run("/usr/bin/script", ["-qec", "\(asciinema) play -i 0.1 \(recorder.folder)/terminal.cast", "/dev/null"])
         #expect(output.contains("quoted"))
+    }
+}
+
+@Suite("Recording event lines")
+struct RecordingEventLineTests {
+    @Test func handWrittenLineDecodesLikeTheCodableForm() throws {
+        let event = RecordingEvent(
+            type: "result", time: Date(timeIntervalSince1970: 1_795_950_000.125), command: "SELECT \"x\"\n\t\\ é", decision: "allow",
+            rule: "r", reviewID: "r-1", rows: 3, durationMS: 1.2345, error: "e", exitStatus: 0, signal: "TERM",
+            masked: ["EMAIL": 2, "CREDIT_CARD": 1], columns: ["a", "b"], values: [["1", nil]], detail: "SELECT 3"
+        )
+        let line = Data(event.jsonLine())
+        let object = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+        #expect(object["command"] as? String == "SELECT \"x\"\n\t\\ é")
+        #expect(object["time"] as? String == "2026-11-29T11:00:00.125Z")
+        #expect(object["rows"] as? Int == 3)
+        #expect((object["masked"] as? [String: Int])?["EMAIL"] == 2)
+        #expect((object["values"] as? [[Any]])?.first?.count == 2)
+        let decoded = try RecordingCoding.decoder().decode(RecordingEvent.self, from: line)
+        #expect(decoded.command == event.command)
+        #expect(decoded.durationMS == 1.235)
+        #expect(decoded.signal == "TERM")
     }
 }
