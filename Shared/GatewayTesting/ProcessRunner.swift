@@ -34,8 +34,21 @@ public enum ProcessRunner {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // The child starts with no blocked signals and default handlers: the test runner's
+        // threads may block SIGINT, and a child inheriting that never sees Ctrl-C.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, launch[0], &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, launch[0], &actions, &attributes, argv, envp)
         guard spawned == 0 else {
             throw Failure(command: launch.joined(separator: " "), status: -1, output: String(cString: strerror(spawned)))
         }

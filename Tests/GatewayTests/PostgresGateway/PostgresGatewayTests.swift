@@ -75,6 +75,20 @@ struct PostgresGatewayTests {
         #expect(await fixture.stop() == 0)
     }
 
+    @Test func ctrlCInPsqlCancelsTheUpstreamQuery() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        // psql sends a CancelRequest on SIGINT; the gateway maps its key to the upstream's.
+        let output: String
+        do {
+            output = try ProcessRunner.run("/usr/bin/timeout", ["-s", "INT", "2", fixture.psql, "-X", "host=127.0.0.1 port=\(fixture.port) dbname=orders user=agent", "-c", "SELECT pg_sleep(30)"], environment: ["PGPASSWORD": try fixture.agentToken()])
+        } catch let failure as ProcessRunner.Failure {
+            output = failure.output
+        }
+        #expect(output.contains("canceling statement due to user request"))
+        #expect(try fixture.direct("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(await fixture.stop() == 0)
+    }
+
     @Test func maxRowsEndsAnOversizedResultAndTheSessionGoesOn() async throws {
         let fixture = try await PostgresGatewayFixture.start(maxRows: 100)
         let result = try fixture.psql(["SELECT generate_series(1, 100000)", "SELECT 'still here'"])
