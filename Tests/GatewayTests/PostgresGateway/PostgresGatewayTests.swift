@@ -71,6 +71,12 @@ struct PostgresGatewayTests {
         #expect(down.status != 0)
         #expect(down.output.contains("cannot connect to the upstream database"))
         #expect(try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/healthz").status == 200)
+        // Readiness names the unreachable upstream and nothing else.
+        let ready = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/readyz")
+        #expect(ready.status == 503)
+        let checks = (ready.json() as? [String: Any])?["checks"] as? [String: String] ?? [:]
+        #expect(checks["upstream:orders-down"]?.contains("unreachable") == true)
+        #expect(checks.filter { $0.value != "ok" }.keys.sorted() == ["upstream:orders-down"])
         #expect(try fixture.psql(["SELECT 42"]).output.contains("42"))
         #expect(await fixture.stop() == 0)
     }
