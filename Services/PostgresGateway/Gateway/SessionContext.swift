@@ -461,10 +461,14 @@ struct MaskPlan: Sendable {
         fallback = scans ? .scan : .keep
         actions = (columns ?? []).map { column in
             if policy.masksColumn(named: column.name) { return column.format == 0 ? .wholeText : .wholeBinary }
-            if column.format != 0 { return .keep }
+            // Binary values of textual types are their UTF-8 text: scanned like text.
+            if column.format != 0 && !Self.textualTypes.contains(column.typeOID) { return .keep }
             return scans ? .scan : .keep
         }
     }
+
+    /// text, varchar, bpchar, name, json, jsonb (a version byte, then text), xml, unknown, citext-like domains are not known here.
+    static let textualTypes: Set<UInt32> = [25, 1043, 1042, 19, 114, 3802, 142, 705]
 
     /// Unknown columns (no RowDescription seen) are scanned as text: protection first.
     func action(for index: Int) -> Action {
