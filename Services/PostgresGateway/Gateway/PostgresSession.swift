@@ -30,7 +30,10 @@ final class PostgresSession: Sendable {
         self.cancelKeys = cancelKeys
         self.client = client
         let remote = client.channel.remoteAddress
-        self.clientAddress = remote?.description ?? "unknown"
+        self.clientAddress = remote.map { address in
+            guard let ip = address.ipAddress, let port = address.port else { return address.description }
+            return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        } ?? "unknown"
         self.isLoopback = remote.map { address in
             guard let ip = address.ipAddress else { return address.protocol == .unix }
             return ip.hasPrefix("127.") || ip == "::1"
