@@ -1,4 +1,6 @@
+import GatewayConfig
 import GatewayRuntime
+import NIOSSL
 import Logging
 import NIOCore
 import NIOPosix
@@ -14,7 +16,18 @@ public struct PostgresListener: Service {
         self.environment = environment
     }
 
+    /// The client-facing TLS context from the `tls:` section, if any.
+    static func makeTLSContext(_ settings: TLSSettings?) throws -> NIOSSLContext? {
+        guard let settings else { return nil }
+        let chain = try NIOSSLCertificate.fromPEMFile(settings.certFile).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: settings.keyFile, format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: configuration)
+    }
+
     public func run() async throws {
+        let tls = try Self.makeTLSContext(environment.configuration.tls)
         let listen = environment.endpoint.listen
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -23,13 +36,13 @@ public struct PostgresListener: Service {
             .bind(host: listen.host, port: listen.port) { channel in
                 channel.eventLoop.makeCompletedFuture { try PostgresChannel.wrap(channel, side: .client) }
             }
-        environment.logger.info("postgres listener started", metadata: ["gateway.listen": "\(listen)"])
+        environment.logger.info("postgres listener started", metadata: ["gateway.listen": "\(listen)", "gateway.tls": "\(tls != nil)"])
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         group.addTask {
-                            await PostgresSession(environment: environment, cancelKeys: cancelKeys, client: connection).run()
+                            await PostgresSession(environment: environment, cancelKeys: cancelKeys, tls: tls, client: connection).run()
                         }
                     }
                 }

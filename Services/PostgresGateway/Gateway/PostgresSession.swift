@@ -7,6 +7,7 @@ import GatewayRuntime
 import GatewayState
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresWire
 import Synchronization
 
@@ -17,6 +18,7 @@ final class PostgresSession: Sendable {
 
     let environment: GatewayEnvironment
     let cancelKeys: CancelKeyRegistry
+    let tls: NIOSSLContext?
     let client: PostgresAsyncChannel
     let clientAddress: String
     let isLoopback: Bool
@@ -25,9 +27,10 @@ final class PostgresSession: Sendable {
     let logger: Logger
     private let upstreamChannel = Mutex<(any Channel)?>(nil)
 
-    init(environment: GatewayEnvironment, cancelKeys: CancelKeyRegistry, client: PostgresAsyncChannel) {
+    init(environment: GatewayEnvironment, cancelKeys: CancelKeyRegistry, tls: NIOSSLContext?, client: PostgresAsyncChannel) {
         self.environment = environment
         self.cancelKeys = cancelKeys
+        self.tls = tls
         self.client = client
         let remote = client.channel.remoteAddress
         self.clientAddress = remote.map { address in
@@ -68,6 +71,7 @@ final class PostgresSession: Sendable {
 
     private func serve(_ iterator: inout FrameReader, _ outbound: Writer) async throws {
         var parameters: [String: String] = [:]
+        var encrypted = false
         startup: while true {
             guard let frame = try await iterator.next() else { return }
             let request: StartupRequest
@@ -78,8 +82,18 @@ final class PostgresSession: Sendable {
                 return
             }
             switch request {
+            case .ssl where tls != nil && !encrypted:
+                // Answer S in plaintext, then everything that follows is TLS. The write and the
+                // handler insertion run in this order on the channel's event loop.
+                try await outbound.write(PostgresFrame.rawByte(UInt8(ascii: "S")))
+                let context = tls!
+                try await client.channel.eventLoop.submit {
+                    try self.client.channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
+                }.get()
+                encrypted = true
             case .ssl, .gssEncryption:
-                // No TLS in this build: answer N, as a server without TLS does; libpq falls back.
+                // No TLS configured (or GSS encryption, which the gateway does not offer): answer
+                // N, as PostgreSQL does; libpq falls back to plaintext.
                 try await outbound.write(PostgresFrame.rawByte(UInt8(ascii: "N")))
             case .cancel(let pid, let key):
                 if let target = cancelKeys.target(processID: pid, secretKey: key) {
@@ -96,8 +110,8 @@ final class PostgresSession: Sendable {
             }
         }
 
-        guard isLoopback || environment.endpoint.listen.isLoopback else {
-            await refuse(outbound, code: "28000", "the gateway accepts a token only over TLS or on a loopback listener, and this build has no TLS")
+        guard encrypted || isLoopback || environment.endpoint.listen.isLoopback else {
+            await refuse(outbound, code: "28000", "the gateway accepts a token only over TLS or on a loopback listener: connect with sslmode=require" + (tls == nil ? " (this gateway has no tls: section configured)" : ""))
             return
         }
 

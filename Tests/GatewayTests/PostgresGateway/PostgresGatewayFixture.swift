@@ -12,7 +12,7 @@ struct PostgresGatewayFixture {
     let adminPort: Int
     let database: String
 
-    static func start(maxRows: Int = 1000) async throws -> PostgresGatewayFixture {
+    static func start(maxRows: Int = 1000, tls: Bool = false) async throws -> PostgresGatewayFixture {
         let postgres = try TemporaryPostgres.shared()
         let database = "gw_\(UUID().uuidString.prefix(8).lowercased())"
         try postgres.sql("CREATE DATABASE \(database)")
@@ -45,7 +45,16 @@ struct PostgresGatewayFixture {
 
             """
         }
+        var tlsSection = ""
+        if tls {
+            try ProcessRunner.run(ProcessRunner.find("openssl") ?? "/usr/bin/openssl", [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/tls.key", "-out", directory + "/tls.crt",
+                "-days", "1", "-subj", "/CN=localhost",
+            ])
+            tlsSection = "tls: { cert_file: \(directory)/tls.crt, key_file: \(directory)/tls.key }"
+        }
         let yaml = """
+            \(tlsSection)
             identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
             state: { url: "sqlite://\(directory)/state.sqlite" }
             recordings: { dir: \(directory)/recordings }
@@ -74,8 +83,8 @@ struct PostgresGatewayFixture {
     func agentToken() throws -> String { try idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"]) }
 
     /// Runs psql through the gateway; returns exit status and combined output.
-    func psql(_ commands: [String], connection: String = "orders", token: String? = nil, extra: [String] = []) throws -> (status: Int32, output: String) {
-        var arguments = ["-X", "-At", "-v", "ON_ERROR_STOP=0", "host=127.0.0.1 port=\(port) dbname=\(connection) user=agent sslmode=prefer"] + extra
+    func psql(_ commands: [String], connection: String = "orders", token: String? = nil, sslmode: String = "prefer", extra: [String] = []) throws -> (status: Int32, output: String) {
+        var arguments = ["-X", "-At", "-v", "ON_ERROR_STOP=0", "host=127.0.0.1 port=\(port) dbname=\(connection) user=agent sslmode=\(sslmode)"] + extra
         for command in commands { arguments += ["-c", command] }
         do {
             return (0, try ProcessRunner.run(psql, arguments, environment: ["PGPASSWORD": try token ?? agentToken(), "PGCONNECT_TIMEOUT": "10"]))

@@ -41,6 +41,21 @@ struct PostgresGatewayTests {
         #expect(!fixture.gateway.log.contains("customers"))
     }
 
+    @Test func clientTLS() async throws {
+        let fixture = try await PostgresGatewayFixture.start(tls: true)
+        let secure = try fixture.psql(["\\conninfo", "SELECT email FROM customers WHERE id = 1"], sslmode: "require")
+        #expect(secure.status == 0, "\(secure.output)")
+        #expect(secure.output.contains("SSL connection (protocol: TLSv1.3"))
+        #expect(secure.output.contains("[EMAIL]"))
+        // Without TLS configured, sslmode=require is refused by the client: the gateway says N.
+        #expect(await fixture.stop() == 0)
+        let plain = try await PostgresGatewayFixture.start()
+        let refused = try plain.psql(["SELECT 1"], sslmode: "require")
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("server does not support SSL"))
+        #expect(await plain.stop() == 0)
+    }
+
     @Test func upstreamAuthenticationMethods() async throws {
         let fixture = try await PostgresGatewayFixture.start()
         for (connection, role) in [("orders", "scram_user"), ("orders-md5", "md5_user"), ("orders-trust", "trusted_user")] {
