@@ -2,12 +2,9 @@ import NIOCore
 import NIOPosix
 import PostgresWire
 
-/// An async channel of PostgreSQL frames: inbound in batches (one per socket read).
-public typealias PostgresAsyncChannel = NIOAsyncChannel<[PostgresFrame], PostgresFrame>
-
-/// Reads frames one at a time or batch by batch from a channel's inbound stream.
+/// Reads the frames of the start-up phase, batch by batch, from a `StartupBridge`.
 struct FrameReader {
-    typealias Iterator = NIOAsyncChannelInboundStream<[PostgresFrame]>.AsyncIterator
+    typealias Iterator = AsyncThrowingStream<[PostgresFrame], any Error>.AsyncIterator
 
     var iterator: Iterator
     private var pending: ArraySlice<PostgresFrame> = []
@@ -22,25 +19,75 @@ struct FrameReader {
         pending = batch[...]
         return pending.popFirst()
     }
+}
 
-    mutating func nextBatch() async throws -> [PostgresFrame]? {
-        if !pending.isEmpty {
-            defer { pending = [] }
-            return Array(pending)
-        }
-        return try await iterator.next()
+/// Writes frames to a channel from async code (start-up phase, refusals).
+struct FrameWriter: Sendable {
+    let channel: any Channel
+
+    func write(_ frame: PostgresFrame) async throws {
+        try await channel.writeAndFlush(frame).get()
+    }
+
+    func write(contentsOf frames: [PostgresFrame]) async throws {
+        for frame in frames.dropLast() { channel.write(frame, promise: nil) }
+        if let last = frames.last { try await channel.writeAndFlush(last).get() }
+    }
+}
+
+/// Delivers the start-up phase's frames to async code; removed when the relay takes over.
+final class StartupBridge: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = [PostgresFrame]
+
+    let stream: AsyncThrowingStream<[PostgresFrame], any Error>
+    private let continuation: AsyncThrowingStream<[PostgresFrame], any Error>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncThrowingStream.makeStream()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        continuation.yield(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        continuation.finish()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        continuation.finish(throwing: error)
+        context.close(promise: nil)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        continuation.finish()
     }
 }
 
 enum PostgresChannel {
-    /// Adds the frame codec for one side and wraps the channel.
-    static func wrap(_ channel: any Channel, side: PostgresFrameDecoder.Side) throws -> PostgresAsyncChannel {
+    /// Adds the frame codec for one side and a start-up bridge.
+    static func configure(_ channel: any Channel, side: PostgresFrameDecoder.Side) throws -> StartupBridge {
+        let bridge = StartupBridge()
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PostgresFrameDecoder(side: side)))
         try channel.pipeline.syncOperations.addHandler(FrameBatcher())
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(PostgresFrameEncoder()))
-        return try PostgresAsyncChannel(
-            wrappingChannelSynchronously: channel,
-            configuration: .init(backPressureStrategy: .init(lowWatermark: 8, highWatermark: 64))
-        )
+        try channel.pipeline.syncOperations.addHandler(bridge)
+        return bridge
     }
+}
+
+/// A channel in its start-up phase: the bridge to read from, the channel to write to.
+struct StartupChannel: Sendable {
+    let channel: any Channel
+    let bridge: NIOLoopBound<StartupBridge>
+    let stream: AsyncThrowingStream<[PostgresFrame], any Error>
+
+    init(channel: any Channel, bridge: StartupBridge) {
+        self.channel = channel
+        self.bridge = NIOLoopBound(bridge, eventLoop: channel.eventLoop)
+        self.stream = bridge.stream
+    }
+
+    var writer: FrameWriter { FrameWriter(channel: channel) }
 }

@@ -33,23 +33,21 @@ public struct PostgresListener: Service {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: listen.host, port: listen.port) { channel in
-                channel.eventLoop.makeCompletedFuture { try PostgresChannel.wrap(channel, side: .client) }
-            }
-        environment.logger.info("postgres listener started", metadata: ["gateway.listen": "\(listen)", "gateway.tls": "\(tls != nil)"])
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask {
-                            await PostgresSession(environment: environment, cancelKeys: cancelKeys, tls: tls, client: connection).run()
-                        }
-                    }
+            .childChannelInitializer { [environment, cancelKeys] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let bridge = try PostgresChannel.configure(channel, side: .client)
+                    let session = PostgresSession(environment: environment, cancelKeys: cancelKeys, tls: tls, client: StartupChannel(channel: channel, bridge: bridge))
+                    Task { await session.run() }
                 }
             }
+            .bind(host: listen.host, port: listen.port)
+            .get()
+        environment.logger.info("postgres listener started", metadata: ["gateway.listen": "\(listen)", "gateway.tls": "\(tls != nil)"])
+        try await withGracefulShutdownHandler {
+            try await server.closeFuture.get()
         } onGracefulShutdown: {
             // Stop accepting; SessionDrain ends the sessions in flight.
-            server.channel.close(promise: nil)
+            server.close(promise: nil)
         }
     }
 }

@@ -14,24 +14,25 @@ import Synchronization
 /// One client connection: start-up and token check, the upstream connection, then the two
 /// relay directions with policy, approvals, masking and recording in between.
 final class PostgresSession: Sendable {
-    typealias Writer = NIOAsyncChannelOutboundWriter<PostgresFrame>
+    typealias Writer = FrameWriter
 
     let environment: GatewayEnvironment
     let cancelKeys: CancelKeyRegistry
     let tls: NIOSSLContext?
-    let client: PostgresAsyncChannel
+    let startup: StartupChannel
     let clientAddress: String
     let isLoopback: Bool
-    let state = Mutex(RelayState())
     let sessionID = SessionRecord.newID()
     let logger: Logger
     private let upstreamChannel = Mutex<(any Channel)?>(nil)
 
-    init(environment: GatewayEnvironment, cancelKeys: CancelKeyRegistry, tls: NIOSSLContext?, client: PostgresAsyncChannel) {
+    var client: any Channel { startup.channel }
+
+    init(environment: GatewayEnvironment, cancelKeys: CancelKeyRegistry, tls: NIOSSLContext?, client: StartupChannel) {
         self.environment = environment
         self.cancelKeys = cancelKeys
         self.tls = tls
-        self.client = client
+        self.startup = client
         let remote = client.channel.remoteAddress
         self.clientAddress = remote.map { address in
             guard let ip = address.ipAddress, let port = address.port else { return address.description }
@@ -48,19 +49,18 @@ final class PostgresSession: Sendable {
 
     /// Ends the session from outside (kill, shutdown).
     func terminate() {
-        client.channel.close(promise: nil)
+        client.close(promise: nil)
         upstreamChannel.withLock { $0?.close(promise: nil) }
     }
 
     func run() async {
+        var reader = FrameReader(startup.stream.makeAsyncIterator())
         do {
-            try await client.executeThenClose { inbound, outbound in
-                var reader = FrameReader(inbound.makeAsyncIterator())
-                try await self.serve(&reader, outbound)
-            }
+            try await serve(&reader, startup.writer)
         } catch {
             logger.debug("client connection ended", metadata: ["gateway.error": "\(error)"])
         }
+        try? await client.close()
     }
 
     // MARK: - Start-up
@@ -87,8 +87,8 @@ final class PostgresSession: Sendable {
                 // handler insertion run in this order on the channel's event loop.
                 try await outbound.write(PostgresFrame.rawByte(UInt8(ascii: "S")))
                 let context = tls!
-                try await client.channel.eventLoop.submit {
-                    try self.client.channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
+                try await client.eventLoop.submit { [client] in
+                    try client.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
                 }.get()
                 encrypted = true
             case .ssl, .gssEncryption:
@@ -147,37 +147,90 @@ final class PostgresSession: Sendable {
             return
         }
 
-        let upstreamChannel: PostgresAsyncChannel
+        let upstreamStartup: StartupChannel
         do {
-            upstreamChannel = try await UpstreamConnection.connect(upstream, on: client.channel.eventLoop)
+            upstreamStartup = try await UpstreamConnection.connect(upstream, on: client.eventLoop)
         } catch {
             await environment.audit.record("error", identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
             await refuse(outbound, code: error.code, "access gateway: \(error.message)")
             return
         }
-        self.upstreamChannel.withLock { $0 = upstreamChannel.channel }
-        let clientIterator = iterator
-        try await upstreamChannel.executeThenClose { upInbound, upOutbound in
-            var upIterator = FrameReader(upInbound.makeAsyncIterator())
-            let startup: UpstreamConnection.Startup
-            do {
-                startup = try await UpstreamConnection.authenticate(&upIterator, upOutbound, upstream: upstream, clientParameters: parameters)
-            } catch let failure as UpstreamConnection.Failure {
-                await environment.audit.record("error", identity: identity, connection: connection.name, detail: failure.message, clientAddress: clientAddress)
-                await refuse(outbound, code: failure.code, "access gateway: \(failure.message)")
-                return
-            }
-            let key = cancelKeys.register(.init(host: upstream.host, port: upstream.port, processID: startup.processID, secretKey: startup.secretKey))
-            defer { cancelKeys.remove(processID: key.processID, secretKey: key.secretKey) }
-            var ready = [BackendMessages.authenticationOk()] + startup.parameters
-            ready.append(BackendMessages.backendKeyData(processID: key.processID, secretKey: key.secretKey))
-            ready.append(BackendMessages.readyForQuery())
-            try await outbound.write(contentsOf: ready)
-            let context = SessionContext(
-                session: self, identity: identity, connection: connection, upstream: upstream,
-                cancelKey: (startup.processID, startup.secretKey), applicationName: parameters["application_name"]
-            )
-            await context.relay(client: clientIterator, clientOut: outbound, upstream: upIterator, upstreamOut: upOutbound)
+        let upstreamChannel = upstreamStartup.channel
+        self.upstreamChannel.withLock { $0 = upstreamChannel }
+        defer { upstreamChannel.close(promise: nil) }
+        var upstreamReader = FrameReader(upstreamStartup.stream.makeAsyncIterator())
+        let started: UpstreamConnection.Startup
+        do {
+            started = try await UpstreamConnection.authenticate(&upstreamReader, upstreamStartup.writer, upstream: upstream, clientParameters: parameters)
+        } catch let failure as UpstreamConnection.Failure {
+            await environment.audit.record("error", identity: identity, connection: connection.name, detail: failure.message, clientAddress: clientAddress)
+            await refuse(outbound, code: failure.code, "access gateway: \(failure.message)")
+            return
         }
+        let key = cancelKeys.register(.init(host: upstream.host, port: upstream.port, processID: started.processID, secretKey: started.secretKey))
+        defer { cancelKeys.remove(processID: key.processID, secretKey: key.secretKey) }
+
+        let recorder: SessionRecorder?
+        if connection.record {
+            recorder = try? SessionRecorder(
+                directory: environment.configuration.recordings.directory,
+                meta: RecordingMeta(
+                    sessionID: sessionID, service: environment.service.serviceName, connection: connection.name,
+                    identity: .init(sub: identity.subject, email: identity.email, groups: identity.groups), clientAddress: clientAddress
+                ),
+                signer: environment.signer
+            )
+            if recorder == nil { logger.error("the session recording could not be started") }
+        } else {
+            recorder = nil
+        }
+        let core = RelayCore(
+            session: self, identity: identity, connection: connection, upstream: upstream,
+            cancelKey: (started.processID, started.secretKey), applicationName: parameters["application_name"],
+            recorder: recorder, client: client, upstreamChannel: upstreamChannel
+        )
+        // Hand both channels to the relay, on their shared event loop, before the client
+        // learns it may send queries.
+        let clientBridge = startup.bridge
+        let upstreamBridge = upstreamStartup.bridge
+        try await client.eventLoop.submit { [client] in
+            try client.pipeline.syncOperations.addHandler(ClientRelayHandler(core: core))
+            try upstreamChannel.pipeline.syncOperations.addHandler(UpstreamRelayHandler(core: core))
+            client.pipeline.removeHandler(clientBridge.value, promise: nil)
+            upstreamChannel.pipeline.removeHandler(upstreamBridge.value, promise: nil)
+        }.get()
+
+        let record = SessionRecord(
+            id: sessionID, service: environment.service.serviceName, connection: connection.name,
+            user: Person(subject: identity.subject, email: identity.email, groups: identity.groups),
+            clientAddress: clientAddress, instance: environment.instanceID, recordingPath: recorder?.folder
+        )
+        try? await environment.store.upsert(record)
+        environment.sessions.add(.init(id: sessionID, connection: connection.name) { [weak self] _ in self?.terminate() })
+        environment.metrics.sessionStarted(connection: connection.name)
+        await environment.audit.record("connect", identity: identity, connection: connection.name, session: sessionID, clientAddress: clientAddress)
+        logger.info("session started", metadata: ["gateway.connection": "\(connection.name)", "gateway.user": "\(identity.subject)"])
+
+        var ready = [BackendMessages.authenticationOk()] + started.parameters
+        ready.append(BackendMessages.backendKeyData(processID: key.processID, secretKey: key.secretKey))
+        ready.append(BackendMessages.readyForQuery())
+        try? await outbound.write(contentsOf: ready)
+        try? await core.closed.futureResult.get()
+
+        var endStatus = SessionStatus.ended
+        if (try? await environment.store.session(id: sessionID))?.killRequested == true { endStatus = .killed }
+        var ended = record
+        ended.status = endStatus
+        ended.endedAt = Date()
+        try? await environment.store.upsert(ended)
+        environment.sessions.remove(sessionID)
+        environment.metrics.sessionEnded(connection: connection.name)
+        do {
+            try recorder?.finish(status: endStatus.rawValue)
+        } catch {
+            logger.error("the session recording could not be sealed", metadata: ["gateway.error": "\(error)"])
+        }
+        await environment.audit.record(endStatus == .killed ? "kill" : "disconnect", identity: identity, connection: connection.name, session: sessionID, clientAddress: clientAddress)
+        logger.info("session ended")
     }
 }

@@ -6,7 +6,7 @@ import PostgresWire
 /// The gateway's own connection to the target database, authenticated with credentials
 /// only the gateway holds (trust, md5 or SCRAM-SHA-256).
 struct UpstreamConnection {
-    typealias Writer = NIOAsyncChannelOutboundWriter<PostgresFrame>
+    typealias Writer = FrameWriter
 
     struct Startup {
         var parameters: [PostgresFrame]
@@ -22,17 +22,18 @@ struct UpstreamConnection {
     }
 
     /// Connects on `eventLoop`: the client's, so both directions of a session share one thread.
-    static func connect(_ upstream: PostgresUpstream, on eventLoop: any EventLoop) async throws(Failure) -> PostgresAsyncChannel {
+    static func connect(_ upstream: PostgresUpstream, on eventLoop: any EventLoop) async throws(Failure) -> StartupChannel {
         if upstream.tls == .require || upstream.tls == .verifyFull {
             throw Failure(code: "08006", message: "upstream tls: \(upstream.tls.rawValue) is not supported by this build; use disable or prefer")
         }
         do {
-            return try await ClientBootstrap(group: eventLoop)
+            let channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(5))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: upstream.host, port: upstream.port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try PostgresChannel.wrap(channel, side: .server) }
-                }
+                .channelOption(.autoRead, value: true)
+                .connect(host: upstream.host, port: upstream.port).get()
+            let bridge = try await channel.eventLoop.submit { try PostgresChannel.configure(channel, side: .server) }.get()
+            return StartupChannel(channel: channel, bridge: bridge)
         } catch {
             throw Failure(code: "08006", message: "cannot connect to the upstream database at \(upstream.host):\(upstream.port): \(error)")
         }
@@ -109,13 +110,13 @@ struct UpstreamConnection {
 
     /// Sends a CancelRequest for the upstream backend on a new connection.
     static func cancel(host: String, port: Int, processID: Int32, secretKey: Int32) async {
-        let connection: PostgresAsyncChannel? = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        guard let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try PostgresChannel.wrap(channel, side: .server) }
-            }
-        try? await connection?.executeThenClose { _, outbound in
-            try await outbound.write(StartupRequest.cancelFrame(processID: processID, secretKey: secretKey))
-        }
+            .channelInitializer({ channel in
+                channel.eventLoop.makeCompletedFuture { _ = try PostgresChannel.configure(channel, side: .server) }
+            })
+            .connect(host: host, port: port).get() else { return }
+        try? await channel.writeAndFlush(StartupRequest.cancelFrame(processID: processID, secretKey: secretKey)).get()
+        try? await channel.close()
     }
 }

@@ -1,0 +1,508 @@
+import Foundation
+import GatewayConfig
+import GatewayMasking
+import GatewayPolicy
+import GatewayRecording
+import GatewayRuntime
+import GatewayState
+import Logging
+import NIOCore
+import PostgresWire
+
+/// A session's relay after start-up, confined to the event loop both channels share: every
+/// frame is decided, masked and recorded synchronously, without a task hop; only a statement
+/// held for review leaves the loop (and the client side stops reading meanwhile).
+///
+/// `@unchecked Sendable` because it is handed to the review task and back; every mutable
+/// field is touched on `eventLoop` only (checked in debug builds).
+final class RelayCore: @unchecked Sendable {
+    let session: PostgresSession
+    let identity: Identity
+    let connection: ConnectionConfiguration
+    let upstream: PostgresUpstream
+    let cancelKey: (Int32, Int32)
+    let applicationName: String?
+    let masking: MaskingEngine
+    let recorder: SessionRecorder?
+    let client: any Channel
+    let upstreamChannel: any Channel
+    let eventLoop: any EventLoop
+    let closed: EventLoopPromise<Void>
+
+    private var state = RelayState()
+    private var maskPlan: MaskPlan
+    private var holding = false
+    private var queuedClientFrames: [PostgresFrame] = []
+    private var clientOpen = true
+    private var upstreamOpen = true
+    private var clientPending = false
+    private var upstreamPending = false
+
+    enum Held {
+        case simpleQuery(PostgresFrame, String)
+        case parse(PostgresFrame, FrontendMessages.Parse)
+    }
+
+    init(
+        session: PostgresSession, identity: Identity, connection: ConnectionConfiguration, upstream: PostgresUpstream,
+        cancelKey: (Int32, Int32), applicationName: String?, recorder: SessionRecorder?, client: any Channel, upstreamChannel: any Channel
+    ) {
+        self.session = session
+        self.identity = identity
+        self.connection = connection
+        self.upstream = upstream
+        self.cancelKey = cancelKey
+        self.applicationName = applicationName
+        self.masking = MaskingEngine(policy: connection.masking)
+        self.maskPlan = MaskPlan(columns: nil, policy: connection.masking)
+        self.recorder = recorder
+        self.client = client
+        self.upstreamChannel = upstreamChannel
+        self.eventLoop = client.eventLoop
+        self.closed = client.eventLoop.makePromise()
+    }
+
+    var environment: GatewayEnvironment { session.environment }
+    var service: String { environment.service.serviceName }
+
+    // MARK: - Writing
+
+    private func toUpstream(_ frame: PostgresFrame) {
+        upstreamChannel.write(frame, promise: nil)
+        upstreamPending = true
+    }
+
+    private func toClient(_ frame: PostgresFrame) {
+        client.write(frame, promise: nil)
+        clientPending = true
+    }
+
+    func flushUpstream() {
+        if upstreamPending {
+            upstreamPending = false
+            upstreamChannel.flush()
+        }
+    }
+
+    func flushClient() {
+        if clientPending {
+            clientPending = false
+            client.flush()
+        }
+    }
+
+    // MARK: - Back-pressure and closing
+
+    func clientWritabilityChanged(_ writable: Bool) {
+        upstreamChannel.setOption(ChannelOptions.autoRead, value: writable).whenComplete { _ in }
+        if writable { upstreamChannel.read() }
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        guard !holding else { return }
+        client.setOption(ChannelOptions.autoRead, value: writable).whenComplete { _ in }
+        if writable { client.read() }
+    }
+
+    func sideClosed(client isClient: Bool) {
+        eventLoop.preconditionInEventLoop()
+        if isClient {
+            clientOpen = false
+            upstreamChannel.close(promise: nil)
+        } else {
+            upstreamOpen = false
+            if clientOpen {
+                recorder?.record(RecordingEvent(type: "error", error: "the upstream database closed the connection"))
+                client.writeAndFlush(BackendMessages.error("08006", "access gateway: the upstream database closed the connection", severity: "FATAL")).whenComplete { [client] _ in
+                    client.close(promise: nil)
+                }
+            }
+        }
+        if !clientOpen && !upstreamOpen { closed.succeed() }
+    }
+
+    func clientError(_ error: any Error) {
+        if let protocolError = error as? PostgresProtocolError {
+            client.writeAndFlush(BackendMessages.error("08P01", "access gateway: \(protocolError.description)", severity: "FATAL")).whenComplete { [client] _ in
+                client.close(promise: nil)
+            }
+        } else {
+            client.close(promise: nil)
+        }
+    }
+
+    func upstreamError(_ error: any Error) {
+        session.logger.debug("upstream error", metadata: ["gateway.error": "\(error)"])
+        upstreamChannel.close(promise: nil)
+    }
+
+    // MARK: - Client → upstream
+
+    func clientRead(_ batch: [PostgresFrame]) {
+        eventLoop.preconditionInEventLoop()
+        if holding {
+            queuedClientFrames += batch
+            return
+        }
+        environment.metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "upstream")
+        process(batch[...])
+    }
+
+    private func process(_ frames: ArraySlice<PostgresFrame>) {
+        var index = frames.startIndex
+        while index < frames.endIndex {
+            let frame = frames[index]
+            index += 1
+            do {
+                if let held = try handleClientFrame(frame) {
+                    queuedClientFrames = Array(frames[index...]) + queuedClientFrames
+                    startHold(held)
+                    return
+                }
+            } catch {
+                clientError(error)
+                return
+            }
+        }
+        flushUpstream()
+    }
+
+    /// Handles one client frame; returns what to hold when a statement needs review.
+    private func handleClientFrame(_ frame: PostgresFrame) throws -> (Held, ApprovalRule)? {
+        switch frame.type {
+        case PostgresMessageType.query:
+            let query = try FrontendMessages.parseQuery(frame)
+            switch decide(query) {
+            case .forward: forwardQuery(frame, query)
+            case .refuse(let refusal): refuseSimpleQuery(refusal)
+            case .hold(let rule): return (.simpleQuery(frame, query), rule)
+            }
+        case PostgresMessageType.parse:
+            if state.discardingUntilSync { return nil }
+            let parse = try FrontendMessages.parseParse(frame)
+            switch decide(parse.query) {
+            case .forward: forwardParse(frame, parse)
+            case .refuse(let refusal): refuseParse(refusal)
+            case .hold(let rule): return (.parse(frame, parse), rule)
+            }
+        case PostgresMessageType.bind:
+            if state.discardingUntilSync { return nil }
+            let bind = try FrontendMessages.parseBind(frame)
+            state.tracker.bind(portal: bind.portal, statement: bind.statement, resultFormats: bind.resultFormats)
+            toUpstream(frame)
+        case PostgresMessageType.describe:
+            if state.discardingUntilSync { return nil }
+            let target = try FrontendMessages.parseTarget(frame)
+            state.tracker.describe(kind: target.kind, name: target.name)
+            toUpstream(frame)
+        case PostgresMessageType.execute:
+            if state.discardingUntilSync { return nil }
+            let portal = try FrontendMessages.parseExecute(frame)
+            state.tracker.execute(portal: portal)
+            state.inFlight.append(("execute \(portal.isEmpty ? "unnamed portal" : portal)", .now))
+            toUpstream(frame)
+        case PostgresMessageType.sync:
+            state.tracker.sync()
+            state.syncsSent += 1
+            if state.discardingUntilSync, let refusal = state.pendingRefusal {
+                state.injections.append(.init(target: state.syncsSent, beforeReady: true, frames: [refusal], appendReady: false, suppressIfError: true))
+            }
+            state.discardingUntilSync = false
+            state.pendingRefusal = nil
+            toUpstream(frame)
+        case PostgresMessageType.close, PostgresMessageType.flush:
+            if state.discardingUntilSync { return nil }
+            toUpstream(frame)
+        default:
+            toUpstream(frame)
+        }
+        return nil
+    }
+
+    private func forwardQuery(_ frame: PostgresFrame, _ query: String) {
+        state.tracker.simpleQuery()
+        state.syncsSent += 1
+        state.inFlight.append((query, .now))
+        toUpstream(frame)
+    }
+
+    private func forwardParse(_ frame: PostgresFrame, _ parse: FrontendMessages.Parse) {
+        state.tracker.parse(statement: parse.statement)
+        toUpstream(frame)
+    }
+
+    private func refuseParse(_ refusal: PostgresFrame) {
+        state.discardingUntilSync = true
+        state.pendingRefusal = refusal
+    }
+
+    /// A blocked simple query: ErrorResponse and ReadyForQuery, in order with anything in flight.
+    private func refuseSimpleQuery(_ refusal: PostgresFrame) {
+        if state.isIdle {
+            toClient(refusal)
+            toClient(BackendMessages.readyForQuery(state.transactionStatus))
+            flushClient()
+        } else {
+            state.injections.append(.init(target: state.syncsSent, beforeReady: false, frames: [refusal], appendReady: true, suppressIfError: false))
+        }
+    }
+
+    enum Verdict {
+        case forward
+        case refuse(PostgresFrame)
+        case hold(ApprovalRule)
+    }
+
+    private func decide(_ query: String) -> Verdict {
+        var decision = environment.policy.decide(.sql(query), by: identity, on: connection.policy)
+        if case .allow = decision, !connection.masking.columns.isEmpty, Self.copiesOut(query) {
+            decision = .block(rule: "masking", message: "COPY ... TO STDOUT is refused on a connection with column masking; use SELECT", statement: query)
+        }
+        environment.metrics.decision(decision.kind, connection: connection.name)
+        switch decision {
+        case .allow:
+            recorder?.record(RecordingEvent(type: "query", command: query, decision: "allow"))
+            environment.audit.enqueue("allow", identity: identity, connection: connection.name, session: session.sessionID, command: query)
+            return .forward
+        case .deny(let reason):
+            recorder?.record(RecordingEvent(type: "query", command: query, decision: "deny", detail: reason))
+            environment.audit.enqueue("deny", identity: identity, connection: connection.name, session: session.sessionID, command: query, detail: reason)
+            return .refuse(BackendMessages.error("42501", "access gateway: \(reason)"))
+        case .block(let rule, let message, _):
+            recorder?.record(RecordingEvent(type: "query", command: query, decision: "block", rule: rule, detail: message))
+            environment.audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule, detail: message)
+            return .refuse(BackendMessages.error("42501", "access gateway: \(message)", hint: "the statement was not sent to the database; the session is still usable"))
+        case .hold(let rule, _):
+            return .hold(rule)
+        }
+    }
+
+    static func copiesOut(_ query: String) -> Bool {
+        SQLSplitter.split(query).contains { statement in
+            let tokens = statement.tokens
+            guard tokens.first?.isWord("copy") == true else { return false }
+            return zip(tokens, tokens.dropFirst()).contains { $0.isWord("to") && $1.isWord("stdout") }
+        }
+    }
+
+    // MARK: - Approvals
+
+    private func startHold(_ held: (Held, ApprovalRule)) {
+        flushUpstream()
+        holding = true
+        client.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let query: String
+        switch held.0 {
+        case .simpleQuery(_, let text): query = text
+        case .parse(_, let parse): query = parse.query
+        }
+        Task {
+            let refusal = await self.waitForReview(query, rule: held.1)
+            self.eventLoop.execute { self.resume(held.0, refusal: refusal) }
+        }
+    }
+
+    private func resume(_ held: Held, refusal: PostgresFrame?) {
+        holding = false
+        switch held {
+        case .simpleQuery(let frame, let query):
+            if let refusal { refuseSimpleQuery(refusal) } else { forwardQuery(frame, query) }
+        case .parse(let frame, let parse):
+            if let refusal { refuseParse(refusal) } else { forwardParse(frame, parse) }
+        }
+        let queued = queuedClientFrames
+        queuedClientFrames = []
+        process(queued[...])
+        if !holding {
+            client.setOption(ChannelOptions.autoRead, value: upstreamChannel.isWritable).whenComplete { _ in }
+            client.read()
+        }
+    }
+
+    /// Creates the review, tells the client, waits; nil when approved.
+    private func waitForReview(_ query: String, rule: ApprovalRule) async -> PostgresFrame? {
+        let justification = SQLSplitter.split(query).compactMap(\.reason).first ?? applicationName.flatMap { $0.isEmpty ? nil : "application_name: \($0)" }
+        let now = Date()
+        let review = Review(
+            createdAt: now, expiresAt: now.addingTimeInterval(rule.timeout), service: service, connection: connection.name,
+            sessionID: session.sessionID, command: query, rule: rule.name,
+            requester: Person(subject: identity.subject, email: identity.email, groups: identity.groups),
+            clientAddress: session.clientAddress, justification: justification, reviewerGroups: rule.reviewerGroups,
+            minApprovals: rule.minApprovals, requireAllGroups: rule.requireAllGroups,
+            grantWindow: { if case .window(let seconds) = rule.grant { return seconds } else { return nil } }()
+        )
+        do {
+            try await environment.store.insert(review)
+        } catch {
+            return BackendMessages.error("42501", "access gateway: the statement needs approval (rule \"\(rule.name)\") and the review could not be stored")
+        }
+        recorder?.record(RecordingEvent(type: "query", command: query, decision: "hold", rule: rule.name, reviewID: review.id))
+        await environment.audit.record("hold", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "review \(review.id)")
+        try? await client.writeAndFlush(BackendMessages.notice(
+            "access gateway: review \(review.id) is pending: the statement waits for approval by \(rule.reviewerGroups.joined(separator: ", ")) (rule \"\(rule.name)\")",
+            detail: "approve with: gatewayctl reviews approve \(review.id)"
+        )).get()
+
+        let outcome = await ReviewWaiter(store: environment.store, isClientConnected: { [client] in client.isActive }).wait(for: review)
+        switch outcome.status {
+        case .approved:
+            recorder?.record(RecordingEvent(type: "review", decision: "approve", rule: rule.name, reviewID: review.id))
+            return nil
+        case .rejected:
+            let comment = outcome.votes.last(where: { !$0.approved })?.comment
+            recorder?.record(RecordingEvent(type: "review", decision: "reject", rule: rule.name, reviewID: review.id, detail: comment))
+            return BackendMessages.error("42501", "access gateway: review \(review.id) was rejected" + (comment.map { ": \($0)" } ?? ""))
+        case .expired:
+            recorder?.record(RecordingEvent(type: "review", decision: "expire", rule: rule.name, reviewID: review.id))
+            await environment.audit.record("expire", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "review \(review.id)")
+            return BackendMessages.error("42501", "access gateway: review \(review.id) timed out without a decision")
+        case .cancelled, .pending:
+            recorder?.record(RecordingEvent(type: "review", decision: "cancel", rule: rule.name, reviewID: review.id))
+            await environment.audit.record("cancel", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "review \(review.id): the client went away")
+            return BackendMessages.error("42501", "access gateway: review \(review.id) was cancelled")
+        }
+    }
+
+    // MARK: - Upstream → client
+
+    func upstreamRead(_ batch: [PostgresFrame]) {
+        eventLoop.preconditionInEventLoop()
+        environment.metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "downstream")
+        for frame in batch {
+            do {
+                try handleUpstreamFrame(frame)
+            } catch {
+                session.logger.debug("malformed message from the upstream", metadata: ["gateway.error": "\(error)"])
+                toClient(BackendMessages.error("08P01", "access gateway: malformed message from the upstream database", severity: "FATAL"))
+                flushClient()
+                client.close(promise: nil)
+                return
+            }
+        }
+    }
+
+    private func handleUpstreamFrame(_ frame: PostgresFrame) throws {
+        switch frame.type {
+        case PostgresMessageType.rowDescription:
+            state.tracker.rowDescription(try RowMessages.parseRowDescription(frame))
+            toClient(frame)
+        case PostgresMessageType.dataRow:
+            state.rowsInResult += 1
+            if state.discardingRows { return }
+            if let maxRows = connection.limits.maxRows, state.rowsInResult > maxRows {
+                state.discardingRows = true
+                stopOversizedResult(limit: maxRows)
+                return
+            }
+            if masking.policy.isEmpty {
+                toClient(frame)
+            } else {
+                let columns = state.tracker.columnsForDataRow()
+                if maskPlan.columns != columns { maskPlan = MaskPlan(columns: columns, policy: connection.masking) }
+                toClient(try mask(frame, plan: maskPlan))
+            }
+        case PostgresMessageType.commandComplete, PostgresMessageType.emptyQuery, PostgresMessageType.portalSuspended:
+            state.tracker.resultEnded()
+            state.rowsInResult = 0
+            let started = state.inFlight.isEmpty ? nil : state.inFlight.removeFirst()
+            if state.discardingRows { return }
+            if frame.type == PostgresMessageType.commandComplete {
+                let tag = RowMessages.commandTag(frame) ?? ""
+                recorder?.record(RecordingEvent(type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag), durationMS: started.map { Self.milliseconds(since: $0.start) }, detail: tag))
+            }
+            toClient(frame)
+        case PostgresMessageType.errorResponse:
+            state.tracker.error()
+            state.errorInBatch = true
+            let started = state.inFlight.isEmpty ? nil : state.inFlight.removeFirst()
+            if state.discardingRows { return }
+            let masked = maskMessage(frame, fields: BackendMessages.parseFields(frame))
+            let fields = BackendMessages.parseFields(masked)
+            recorder?.record(RecordingEvent(type: "error", command: started?.command, durationMS: started.map { Self.milliseconds(since: $0.start) }, error: "\(fields["C"] ?? ""): \(fields["M"] ?? "")"))
+            toClient(masked)
+        case PostgresMessageType.noticeResponse:
+            toClient(maskMessage(frame, fields: BackendMessages.parseFields(frame)))
+        case PostgresMessageType.readyForQuery:
+            var status = frame.payload
+            let byte = status.readInteger(as: UInt8.self) ?? UInt8(ascii: "I")
+            let (before, after) = state.readyForQueryArrived(status: byte)
+            state.inFlight.removeAll()
+            before.forEach(toClient)
+            toClient(frame)
+            after.forEach(toClient)
+        case PostgresMessageType.copyData where masking.scansValues:
+            var hits = MaskingHits()
+            let bytes = frame.payload.readableBytesView
+            if let masked = bytes.withContiguousStorageIfAvailable({ masking.mask($0, hits: &hits) }) ?? masking.mask(Array(bytes), hits: &hits) {
+                environment.metrics.maskingHits(hits.counts, connection: connection.name)
+                toClient(PostgresFrame(type: frame.type, payload: ByteBuffer(bytes: masked)))
+            } else {
+                toClient(frame)
+            }
+        default:
+            toClient(frame)
+        }
+    }
+
+    private func stopOversizedResult(limit: Int) {
+        let message = "access gateway: the result exceeds limits.max_rows (\(limit)); the query was cancelled"
+        recorder?.record(RecordingEvent(type: "error", error: message))
+        environment.audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, rule: "limits.max_rows", detail: message)
+        toClient(BackendMessages.error("54000", message))
+        flushClient()
+        let (host, port, key) = (upstream.host, upstream.port, cancelKey)
+        Task { await UpstreamConnection.cancel(host: host, port: port, processID: key.0, secretKey: key.1) }
+    }
+
+    private func mask(_ frame: PostgresFrame, plan: MaskPlan) throws -> PostgresFrame {
+        var values = try RowMessages.parseDataRow(frame)
+        var changed = false
+        var hits = MaskingHits()
+        for index in values.indices {
+            guard let value = values[index] else { continue }
+            switch plan.action(for: index) {
+            case .keep:
+                continue
+            case .wholeText:
+                values[index] = ByteBuffer(string: MaskingPolicy.columnPlaceholder)
+                hits.record("COLUMN")
+                changed = true
+            case .wholeBinary:
+                values[index] = nil
+                hits.record("COLUMN")
+                changed = true
+            case .scan:
+                let view = value.readableBytesView
+                let masked = view.withContiguousStorageIfAvailable { masking.mask($0, hits: &hits) } ?? masking.mask(Array(view), hits: &hits)
+                if let masked {
+                    values[index] = ByteBuffer(bytes: masked)
+                    changed = true
+                }
+            }
+        }
+        guard changed else { return frame }
+        environment.metrics.maskingHits(hits.counts, connection: connection.name)
+        return RowMessages.dataRow(values)
+    }
+
+    /// Masks the message and detail of an ErrorResponse or NoticeResponse: they may quote values.
+    private func maskMessage(_ frame: PostgresFrame, fields: [Character: String]) -> PostgresFrame {
+        guard masking.scansValues else { return frame }
+        let message = fields["M"].map(masking.mask)
+        let detail = fields["D"].map(masking.mask)
+        guard message != fields["M"] || detail != fields["D"] else { return frame }
+        var payload = ByteBuffer()
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+            payload.writeInteger(key.asciiValue ?? UInt8(ascii: "M"))
+            payload.writeString(key == "M" ? message ?? value : key == "D" ? detail ?? value : value)
+            payload.writeInteger(UInt8(0))
+        }
+        payload.writeInteger(UInt8(0))
+        return PostgresFrame(type: frame.type, payload: payload)
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+    }
+}
