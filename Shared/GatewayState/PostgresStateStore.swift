@@ -96,7 +96,7 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func append(_ event: AuditEvent) async throws {
-        let body = try StoreCoding.encode(event)
+        let body = event.storeJSON()
         try await client.query("""
             INSERT INTO gateway_audit_events (id, time, service, connection, session_id, subject, email, action, body)
             VALUES (\(event.id), \(event.time.timeIntervalSince1970), \(event.service), \(event.connection), \(event.sessionID),
@@ -108,7 +108,7 @@ public final class PostgresStateStore: StateStore {
         guard !events.isEmpty else { return }
         try await client.withTransaction(logger: Self.logger) { connection in
             for event in events {
-                let body = try StoreCoding.encode(event)
+                let body = event.storeJSON()
                 try await connection.query("""
                     INSERT INTO gateway_audit_events (id, time, service, connection, session_id, subject, email, action, body)
                     VALUES (\(event.id), \(event.time.timeIntervalSince1970), \(event.service), \(event.connection), \(event.sessionID),

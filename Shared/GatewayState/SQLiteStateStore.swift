@@ -45,7 +45,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func append(_ event: AuditEvent) async throws {
-        let body = try StoreCoding.encode(event)
+        let body = event.storeJSON()
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO audit_events (id, time, service, connection, session_id, subject, email, action, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -56,7 +56,7 @@ public final class SQLiteStateStore: StateStore {
 
     public func append(contentsOf events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        let rows = try events.map { ($0, try StoreCoding.encode($0)) }
+        let rows = events.map { ($0, $0.storeJSON()) }
         try await pool.write { db in
             let statement = try db.cachedStatement(sql: "INSERT INTO audit_events (id, time, service, connection, session_id, subject, email, action, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             for (event, body) in rows {

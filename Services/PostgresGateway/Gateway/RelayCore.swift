@@ -255,7 +255,7 @@ final class RelayCore: @unchecked Sendable {
 
     private func decide(_ query: String) -> Verdict {
         var decision = environment.policy.decide(.sql(query), by: identity, on: connection.policy)
-        if case .allow = decision, !connection.masking.columns.isEmpty, Self.copiesOut(query) {
+        if case .allow = decision, !connection.masking.columns.isEmpty, query.range(of: "copy", options: .caseInsensitive) != nil, Self.copiesOut(query) {
             decision = .block(rule: "masking", message: "COPY ... TO STDOUT is refused on a connection with column masking; use SELECT", statement: query)
         }
         environment.metrics.decision(decision.kind, connection: connection.name)

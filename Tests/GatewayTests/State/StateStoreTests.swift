@@ -1,5 +1,5 @@
 import Foundation
-import GatewayState
+@testable import GatewayState
 import GatewayTesting
 import Testing
 
@@ -185,5 +185,18 @@ struct ReviewDecisionTests {
         #expect(ReviewDecision.close(review(), as: .expired)?.status == .expired)
         #expect(ReviewDecision.close(review(), as: .cancelled)?.status == .cancelled)
         #expect(ReviewDecision.close(review(), as: .approved) == nil)
+    }
+}
+
+@Suite("Audit event documents")
+struct AuditEventDocumentTests {
+    @Test func handWrittenJSONRoundTrips() throws {
+        let event = AuditEvent(
+            action: "block", time: Date(timeIntervalSince1970: 1_795_950_000.25), service: "postgres-gateway", connection: "orders",
+            sessionID: "s-1", subject: "agent-1", email: "a@example.com", groups: ["agents", "x\"y"], command: "DROP TABLE \"t\";\n\t\\ é \u{1}",
+            rule: "no-drop", detail: nil, clientAddress: "127.0.0.1:5"
+        )
+        let decoded = try StoreCoding.decode(AuditEvent.self, event.storeJSON())
+        #expect(decoded == event)
     }
 }
