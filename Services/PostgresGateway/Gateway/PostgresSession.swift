@@ -25,6 +25,8 @@ final class PostgresSession: Sendable {
     let sessionID = SessionRecord.newID()
     let logger: Logger
     private let upstreamChannel = Mutex<(any Channel)?>(nil)
+    /// The upstream backend to cancel when the session is killed mid-query.
+    private let cancelTarget = Mutex<CancelKeyRegistry.Target?>(nil)
 
     var client: any Channel { startup.channel }
 
@@ -47,10 +49,19 @@ final class PostgresSession: Sendable {
         self.logger = logger
     }
 
-    /// Ends the session from outside (kill, shutdown).
+    /// Ends the session from outside (kill, shutdown): cancels a running upstream query (the
+    /// server would otherwise finish it before noticing the closed socket), then closes both sides.
     func terminate() {
+        if let target = cancelTarget.withLock({ $0 }) {
+            let upstream = upstreamChannel.withLock { $0 }
+            Task {
+                await UpstreamConnection.cancel(host: target.host, port: target.port, processID: target.processID, secretKey: target.secretKey)
+                upstream?.close(promise: nil)
+            }
+        } else {
+            upstreamChannel.withLock { $0?.close(promise: nil) }
+        }
         client.close(promise: nil)
-        upstreamChannel.withLock { $0?.close(promise: nil) }
     }
 
     func run() async {
@@ -167,7 +178,9 @@ final class PostgresSession: Sendable {
             await refuse(outbound, code: failure.code, "access gateway: \(failure.message)")
             return
         }
-        let key = cancelKeys.register(.init(host: upstream.host, port: upstream.port, processID: started.processID, secretKey: started.secretKey))
+        let target = CancelKeyRegistry.Target(host: upstream.host, port: upstream.port, processID: started.processID, secretKey: started.secretKey)
+        cancelTarget.withLock { $0 = target }
+        let key = cancelKeys.register(target)
         defer { cancelKeys.remove(processID: key.processID, secretKey: key.secretKey) }
 
         let recorder: SessionRecorder?

@@ -110,6 +110,42 @@ struct PostgresGatewayTests {
         #expect(await fixture.stop() == 0)
     }
 
+    @Test func killThroughTheAdminAPIEndsTheSession() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        let token = try fixture.agentToken()
+        let running = Task.detached { try fixture.psql(["SELECT pg_sleep(30)"], token: token) }
+        let security = try fixture.idp.token(subject: "sec-1", groups: ["security"])
+        var sessionID: String?
+        for _ in 0..<100 {
+            let list = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/sessions", token: security)
+            if let first = (list.json() as? [[String: Any]])?.first { sessionID = first["id"] as? String; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let id = try #require(sessionID)
+        let started = ContinuousClock.now
+        let kill = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/sessions/\(id)/kill", token: security)
+        #expect(kill.status == 202)
+        let result = try await running.value
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(result.status != 0)
+        for _ in 0..<50 {
+            let killed = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/sessions?status=killed", token: security)
+            if (killed.json() as? [[String: Any]])?.first?["id"] as? String == id { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let killed = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/sessions?status=killed", token: security)
+        #expect((killed.json() as? [[String: Any]])?.first?["id"] as? String == id)
+        // The upstream query was cancelled too, not left running.
+        var stillRunning = "1"
+        for _ in 0..<50 {
+            stillRunning = try fixture.direct("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'").trimmingCharacters(in: .whitespacesAndNewlines)
+            if stillRunning == "0" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(stillRunning == "0")
+        #expect(await fixture.stop() == 0)
+    }
+
     @Test func maxRowsEndsAnOversizedResultAndTheSessionGoesOn() async throws {
         let fixture = try await PostgresGatewayFixture.start(maxRows: 100)
         let result = try fixture.psql(["SELECT generate_series(1, 100000)", "SELECT 'still here'"])
