@@ -28,14 +28,6 @@ public struct PatternMatcher: Sendable, Hashable, CustomStringConvertible {
         return regex.expression.firstMatch(in: text, options: [], range: range) != nil
     }
 
-    /// UTF-16 based match ranges converted to `String` ranges.
-    public func ranges(in text: String) -> [Range<String.Index>] {
-        let range = NSRange(text.startIndex..<text.endIndex, in: text)
-        return regex.expression.matches(in: text, options: [], range: range).compactMap {
-            $0.range.length > 0 ? Range($0.range, in: text) : nil
-        }
-    }
-
     public var description: String { source }
 
     public static func == (lhs: PatternMatcher, rhs: PatternMatcher) -> Bool { lhs.source == rhs.source }
