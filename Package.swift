@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "gateway-bench", targets: ["GatewayBench"]),
         .executable(name: "gateway-test-helper", targets: ["GatewayTestHelper"]),
         .library(name: "GatewayTesting", targets: ["GatewayTesting"]),
+        .library(name: "PostgresWireFuzzing", targets: ["PostgresWireFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -132,6 +133,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "PostgresWireFuzzing",
+            dependencies: ["PostgresWire", "GatewayPolicy", "GatewayMasking", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Services/PostgresGateway/Fuzzing",
+            swiftSettings: strict
+        ),
+        .target(
             name: "PostgresGatewayKit",
             dependencies: [
                 "PostgresWire", "GatewayRuntime", "GatewayMasking",
@@ -189,7 +196,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "GatewayConfig", "GatewayIdentity", "GatewayPolicy", "GatewayMasking", "GatewayState",
-                "GatewayRecording", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit",
+                "GatewayRecording", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

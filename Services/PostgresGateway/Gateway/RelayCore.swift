@@ -36,6 +36,8 @@ final class RelayCore: @unchecked Sendable {
     private var clientOpen = true
     private var upstreamOpen = true
     private var clientPending = false
+    /// The client sent Terminate: the upstream closing next is expected, not an error.
+    private var clientTerminated = false
     private var upstreamPending = false
 
     enum Held {
@@ -111,7 +113,7 @@ final class RelayCore: @unchecked Sendable {
             upstreamChannel.close(promise: nil)
         } else {
             upstreamOpen = false
-            if clientOpen {
+            if clientOpen && !clientTerminated {
                 recorder?.record(RecordingEvent(type: "error", error: "the upstream database closed the connection"))
                 client.writeAndFlush(BackendMessages.error("08006", "access gateway: the upstream database closed the connection", severity: "FATAL")).whenComplete { [client] _ in
                     client.close(promise: nil)
@@ -212,6 +214,9 @@ final class RelayCore: @unchecked Sendable {
             toUpstream(frame)
         case PostgresMessageType.close, PostgresMessageType.flush:
             if state.discardingUntilSync { return nil }
+            toUpstream(frame)
+        case PostgresMessageType.terminate:
+            clientTerminated = true
             toUpstream(frame)
         default:
             toUpstream(frame)

@@ -1,0 +1,7 @@
+import PostgresWireFuzzing
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func test(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
+    FuzzEntryPoints.wire(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
