@@ -3,8 +3,9 @@ import GatewayPolicy
 import NIOCore
 import PostgresWire
 
-/// What the fuzz targets (Fuzz/) and the regression tests of their findings run: every
-/// decoder and parser on arbitrary bytes. Any crash here is a bug; errors are fine.
+/// Every decoder and parser on arbitrary bytes: what a libFuzzer harness calls
+/// (`LLVMFuzzerTestOneInput` → `wire` / `policyAndMasking`) and what the hostile-input
+/// regression tests run. Any crash here is a bug; thrown errors are fine.
 public enum FuzzEntryPoints {
     public static func wire(_ bytes: UnsafeRawBufferPointer) {
         for side in [PostgresFrameDecoder.Side.client, .server] {

@@ -1,7 +1,8 @@
 import PostgresWireFuzzing
 import Testing
 
-/// Inputs the fuzz targets (Fuzz/) must survive; crash inputs found by fuzzing go here.
+/// Hostile inputs every decoder, parser and engine must survive; crash inputs found by
+/// fuzzing belong here.
 @Suite("Fuzz regressions")
 struct FuzzRegressionTests {
     static let wireInputs: [[UInt8]] = [
