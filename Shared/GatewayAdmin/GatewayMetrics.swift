@@ -28,22 +28,21 @@ public final class GatewayMetrics: Sendable {
     }
 
     private func counter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Counter {
-        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
-        return cache.withLock { cache in
-            if let existing = cache[key] { return existing }
-            let counter = CoreMetrics.Counter(label: name, dimensions: labels, factory: factory)
-            cache[key] = counter
-            return counter
-        }
+        Self.cached(in: cache, name, labels) { CoreMetrics.Counter(label: name, dimensions: labels, factory: factory) }
     }
 
     private func meter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Meter {
+        Self.cached(in: meters, name, labels) { CoreMetrics.Meter(label: name, dimensions: labels, factory: factory) }
+    }
+
+    /// One metric object per name and label set, created on first use.
+    private static func cached<Metric>(in cache: borrowing Mutex<[String: Metric]>, _ name: String, _ labels: [(String, String)], make: () -> Metric) -> Metric {
         let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
-        return meters.withLock { meters in
-            if let existing = meters[key] { return existing }
-            let meter = CoreMetrics.Meter(label: name, dimensions: labels, factory: factory)
-            meters[key] = meter
-            return meter
+        return cache.withLock { cache in
+            if let existing = cache[key] { return existing }
+            let metric = make()
+            cache[key] = metric
+            return metric
         }
     }
 

@@ -154,23 +154,25 @@ struct PostgresGatewayTests {
         #expect(await fixture.stop() == 0)
     }
 
+    /// Polls the admin API until a review is pending (up to 10 s).
+    static func firstPendingReview(_ fixture: PostgresGatewayFixture, token: String) async throws -> [String: Any]? {
+        for _ in 0..<100 {
+            let list = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews?status=pending", token: token)
+            if let first = (list.json() as? [[String: Any]])?.first { return first }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
     @Test func heldStatementRunsAfterApproval() async throws {
         let fixture = try await PostgresGatewayFixture.start()
         let token = try fixture.agentToken()
         let psqlTask = Task.detached { try fixture.psql(["/* reason: fix ticket 7 */ UPDATE customers SET note = 'approved' WHERE id = 2"], token: token) }
         let dba = try fixture.idp.token(subject: "dba-1", groups: ["dba"])
-        var reviewID: String?
-        for _ in 0..<100 {
-            let list = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews?status=pending", token: dba)
-            if let first = (list.json() as? [[String: Any]])?.first {
-                reviewID = first["id"] as? String
-                #expect(first["justification"] as? String == "fix ticket 7")
-                #expect((first["command"] as? String)?.contains("UPDATE customers") == true)
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let id = try #require(reviewID)
+        let pending = try #require(try await Self.firstPendingReview(fixture, token: dba))
+        #expect(pending["justification"] as? String == "fix ticket 7")
+        #expect((pending["command"] as? String)?.contains("UPDATE customers") == true)
+        let id = try #require(pending["id"] as? String)
         #expect(try fixture.direct("SELECT note FROM customers WHERE id = 2").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
         let approve = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(id)/approve", token: dba)
         #expect(approve.status == 200)
@@ -181,13 +183,7 @@ struct PostgresGatewayTests {
 
         // A rejection answers with an error naming the review; the session stays usable.
         let second = Task.detached { try fixture.psql(["UPDATE customers SET note = 'nope' WHERE id = 1", "SELECT 'after'"], token: token) }
-        var secondID: String?
-        for _ in 0..<100 {
-            let list = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews?status=pending", token: dba)
-            if let first = (list.json() as? [[String: Any]])?.first { secondID = first["id"] as? String; break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let rejectID = try #require(secondID)
+        let rejectID = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
         _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(rejectID)/reject", token: dba, json: ["comment": "not today"])
         let rejected = try await second.value
         #expect(rejected.output.contains("review \(rejectID) was rejected: not today"))
