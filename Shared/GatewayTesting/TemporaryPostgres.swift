@@ -66,13 +66,26 @@ public final class TemporaryPostgres: Sendable {
             """
         try hba.write(toFile: data + "/pg_hba.conf", atomically: true, encoding: .utf8)
         if isRoot { try ProcessRunner.run("/bin/chown", ["postgres:postgres", data + "/pg_hba.conf"]) }
+        // TLS on, with a self-signed certificate for 127.0.0.1 (tests of upstream tls modes).
+        var tlsOptions = ""
+        if let openssl = ProcessRunner.find("openssl") {
+            try ProcessRunner.run(openssl, [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout", data + "/server.key", "-out", data + "/server.crt",
+            ])
+            try ProcessRunner.run("/bin/chmod", ["0600", data + "/server.key"])
+            if isRoot { try ProcessRunner.run("/bin/chown", ["postgres:postgres", data + "/server.key", data + "/server.crt"]) }
+            try FileManager.default.copyItem(atPath: data + "/server.crt", toPath: directory + "/server.crt")
+            tlsOptions = " -c ssl=on -c ssl_cert_file=\(data)/server.crt -c ssl_key_file=\(data)/server.key"
+        }
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = ProcessRunner.freePort()
             do {
                 try ProcessRunner.run(bin + "/pg_ctl", [
                     "-D", data, "-w", "-l", directory + "/server.log",
-                    "-o", "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                    "-o", "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" + tlsOptions,
                     "start",
                 ], asUser: user)
                 let server = TemporaryPostgres(port: port, superuser: "postgres", directory: directory, binaries: bin)
@@ -112,6 +125,13 @@ public final class TemporaryPostgres: Sendable {
             return components.string ?? url
         }
         return "postgres://gateway:gateway-pass@\(host):\(port)/\(name)?sslmode=disable"
+    }
+
+    /// The server's certificate (its own CA), when TLS is on.
+    public var certificateFile: String? {
+        guard let directory else { return nil }
+        let path = directory + "/server.crt"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
     public func stop() {

@@ -38,6 +38,7 @@ struct FrameWriter: Sendable {
 /// Delivers the start-up phase's frames to async code; removed when the relay takes over.
 final class StartupBridge: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = [PostgresFrame]
+    static let name = "startup-bridge"
 
     let stream: AsyncThrowingStream<[PostgresFrame], any Error>
     private let continuation: AsyncThrowingStream<[PostgresFrame], any Error>.Continuation
@@ -72,21 +73,19 @@ enum PostgresChannel {
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PostgresFrameDecoder(side: side)))
         try channel.pipeline.syncOperations.addHandler(FrameBatcher())
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(PostgresFrameEncoder()))
-        try channel.pipeline.syncOperations.addHandler(bridge)
+        try channel.pipeline.syncOperations.addHandler(bridge, name: StartupBridge.name)
         return bridge
     }
 }
 
-/// A channel in its start-up phase: the bridge to read from, the channel to write to.
+/// A channel in its start-up phase: the bridge's stream to read from, the channel to write to.
 struct StartupChannel: Sendable {
     let channel: any Channel
-    let bridge: NIOLoopBound<StartupBridge>
     let stream: AsyncThrowingStream<[PostgresFrame], any Error>
 
-    init(channel: any Channel, bridge: StartupBridge) {
-        self.channel = channel
-        self.bridge = NIOLoopBound(bridge, eventLoop: channel.eventLoop)
-        self.stream = bridge.stream
+    /// Ends the start-up phase: later frames go to the handlers added after the bridge.
+    static func removeBridge(from channel: any Channel) {
+        channel.pipeline.removeHandler(name: StartupBridge.name, promise: nil)
     }
 
     var writer: FrameWriter { FrameWriter(channel: channel) }

@@ -36,7 +36,7 @@ public struct PostgresListener: Service {
             .childChannelInitializer { [environment, cancelKeys] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let bridge = try PostgresChannel.configure(channel, side: .client)
-                    let session = PostgresSession(environment: environment, cancelKeys: cancelKeys, tls: tls, client: StartupChannel(channel: channel, bridge: bridge))
+                    let session = PostgresSession(environment: environment, cancelKeys: cancelKeys, tls: tls, client: StartupChannel(channel: channel, stream: bridge.stream))
                     Task { await session.run() }
                 }
             }

@@ -204,13 +204,11 @@ final class PostgresSession: Sendable {
         )
         // Hand both channels to the relay, on their shared event loop, before the client
         // learns it may send queries.
-        let clientBridge = startup.bridge
-        let upstreamBridge = upstreamStartup.bridge
         try await client.eventLoop.submit { [client] in
             try client.pipeline.syncOperations.addHandler(ClientRelayHandler(core: core))
             try upstreamChannel.pipeline.syncOperations.addHandler(UpstreamRelayHandler(core: core))
-            client.pipeline.removeHandler(clientBridge.value, promise: nil)
-            upstreamChannel.pipeline.removeHandler(upstreamBridge.value, promise: nil)
+            StartupChannel.removeBridge(from: client)
+            StartupChannel.removeBridge(from: upstreamChannel)
         }.get()
 
         let record = SessionRecord(

@@ -1,5 +1,6 @@
 import GatewayConfig
 import NIOCore
+import NIOSSL
 import NIOPosix
 import PostgresWire
 
@@ -23,20 +24,70 @@ struct UpstreamConnection {
 
     /// Connects on `eventLoop`: the client's, so both directions of a session share one thread.
     static func connect(_ upstream: PostgresUpstream, on eventLoop: any EventLoop) async throws(Failure) -> StartupChannel {
-        if upstream.tls == .require || upstream.tls == .verifyFull {
-            throw Failure(code: "08006", message: "upstream tls: \(upstream.tls.rawValue) is not supported by this build; use disable or prefer")
-        }
+        let channel: any Channel
         do {
-            let channel = try await ClientBootstrap(group: eventLoop)
+            channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(5))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelOption(.autoRead, value: true)
                 .connect(host: upstream.host, port: upstream.port).get()
-            let bridge = try await channel.eventLoop.submit { try PostgresChannel.configure(channel, side: .server) }.get()
-            return StartupChannel(channel: channel, bridge: bridge)
         } catch {
             throw Failure(code: "08006", message: "cannot connect to the upstream database at \(upstream.host):\(upstream.port): \(error)")
         }
+        do {
+            if upstream.tls != .disable {
+                try await negotiateTLS(channel, upstream)
+            }
+            let stream = try await channel.eventLoop.submit { try PostgresChannel.configure(channel, side: .server).stream }.get()
+            return StartupChannel(channel: channel, stream: stream)
+        } catch let failure as Failure {
+            channel.close(promise: nil)
+            throw failure
+        } catch {
+            channel.close(promise: nil)
+            throw Failure(code: "08006", message: "TLS with the upstream database failed: \(error)")
+        }
+    }
+
+    /// SSLRequest, then TLS when the server says `S`. `prefer` goes on in plaintext after `N`;
+    /// `require` and `verify-full` refuse. Only `verify-full` checks the certificate and name.
+    private static func negotiateTLS(_ channel: any Channel, _ upstream: PostgresUpstream) async throws {
+        let answer = channel.eventLoop.makePromise(of: UInt8.self)
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(SSLResponseReader(answer: answer), name: SSLResponseReader.name)
+        }.get()
+        var request = channel.allocator.buffer(capacity: 8)
+        request.writeInteger(UInt32(8))
+        request.writeInteger(PostgresFrameDecoder.startupCodeSSL)
+        try await channel.writeAndFlush(request).get()
+        let byte = try await answer.futureResult.get()
+        try await channel.pipeline.removeHandler(name: SSLResponseReader.name).get()
+        guard byte == UInt8(ascii: "S") else {
+            if upstream.tls == .prefer { return }
+            throw Failure(code: "08006", message: "the upstream database does not offer TLS and the connection requires it (tls: \(upstream.tls.rawValue))")
+        }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if upstream.tls == .verifyFull {
+            if let ca = upstream.caFile {
+                configuration.trustRoots = .file(ca)
+            }
+        } else {
+            configuration.certificateVerification = .none
+        }
+        let context = try NIOSSLContext(configuration: configuration)
+        let hostname = upstream.tls == .verifyFull ? upstream.host : nil
+        let handshake = channel.eventLoop.makePromise(of: Void.self)
+        try await channel.eventLoop.submit {
+            // SNI cannot carry an IP address: name checks then apply to DNS names only.
+            let handler = try NIOSSLClientHandler(context: context, serverHostname: hostname.flatMap { $0.first?.isNumber == true ? nil : $0 })
+            try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(done: handshake), name: TLSHandshakeWaiter.name)
+            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+        }.get()
+        do {
+            try await handshake.futureResult.get()
+        } catch {
+            throw Failure(code: "08006", message: "TLS with the upstream database failed: \(error)")
+        }
+        try await channel.pipeline.removeHandler(name: TLSHandshakeWaiter.name).get()
     }
 
     /// Parameters a client may pass through to the server.
@@ -105,6 +156,12 @@ struct UpstreamConnection {
                 }
             }
             throw Failure(code: "08006", message: "the upstream closed the connection during start-up")
+        } catch let failure as Failure {
+            throw failure
+        } catch let tls as NIOSSLError {
+            throw Failure(code: "08006", message: "TLS with the upstream database failed: \(tls)")
+        } catch {
+            throw Failure(code: "08006", message: "the upstream connection failed during start-up: \(error)")
         }
     }
 

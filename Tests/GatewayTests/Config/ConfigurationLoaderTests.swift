@@ -8,7 +8,7 @@ import Testing
 struct ConfigurationLoaderTests {
     static let keyFile: String = {
         let path = NSTemporaryDirectory() + "gateway-config-test-key"
-        FileManager.default.createFile(atPath: path, contents: Data("key".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("key".utf8))
         return path
     }()
 

@@ -27,11 +27,11 @@ struct PostgresGatewayFixture {
         let port = ProcessRunner.freePort()
         let adminPort = ProcessRunner.freePort()
         let closedPort = ProcessRunner.freePort()
-        func connection(_ name: String, user: String, passwordEnv: String?, upstreamPort: Int = postgres.port) -> String {
+        func connection(_ name: String, user: String, passwordEnv: String?, upstreamPort: Int = postgres.port, tls: String = "disable", ca: String? = nil) -> String {
             """
               - name: \(name)
                 type: postgres
-                upstream: { host: 127.0.0.1, port: \(upstreamPort), database: \(database), user: \(user)\(passwordEnv.map { ", password_env: \($0)" } ?? ""), tls: disable }
+                upstream: { host: 127.0.0.1, port: \(upstreamPort), database: \(database), user: \(user)\(passwordEnv.map { ", password_env: \($0)" } ?? ""), tls: \(tls)\(ca.map { ", ca_file: \($0)" } ?? "") }
                 allow_groups: [agents]
                 guardrails:
                   - { name: no-drop, pattern: '(?i)\\bdrop\\s+(table|schema|database)\\b', message: "DROP is not allowed here" }
@@ -53,6 +53,9 @@ struct PostgresGatewayFixture {
             ])
             tlsSection = "tls: { cert_file: \(directory)/tls.crt, key_file: \(directory)/tls.key }"
         }
+        try ProcessRunner.run(ProcessRunner.find("openssl") ?? "/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other", "-keyout", directory + "/other-ca.key", "-out", directory + "/other-ca.crt",
+        ])
         let yaml = """
             \(tlsSection)
             identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
@@ -62,7 +65,7 @@ struct PostgresGatewayFixture {
             services:
               postgres: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort) }
             connections:
-            \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))
+            \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))\(connection("orders-tls-prefer", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "prefer"))\(connection("orders-tls-require", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "require"))\(connection("orders-tls-verify", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: postgres.certificateFile ?? "/nonexistent"))\(connection("orders-tls-wrong-ca", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: "\(directory)/other-ca.crt"))
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(

@@ -56,6 +56,20 @@ struct PostgresGatewayTests {
         #expect(await plain.stop() == 0)
     }
 
+    @Test func upstreamTLSModes() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        let query = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        #expect(try fixture.psql([query], connection: "orders").output.trimmingCharacters(in: .whitespacesAndNewlines) == "f")
+        for connection in ["orders-tls-prefer", "orders-tls-require", "orders-tls-verify"] {
+            let result = try fixture.psql([query], connection: connection)
+            #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "t", "\(connection): \(result.output)")
+        }
+        let wrong = try fixture.psql([query], connection: "orders-tls-wrong-ca")
+        #expect(wrong.status != 0)
+        #expect(wrong.output.contains("TLS with the upstream database failed"))
+        #expect(await fixture.stop() == 0)
+    }
+
     @Test func upstreamAuthenticationMethods() async throws {
         let fixture = try await PostgresGatewayFixture.start()
         for (connection, role) in [("orders", "scram_user"), ("orders-md5", "md5_user"), ("orders-trust", "trusted_user")] {
