@@ -30,6 +30,8 @@ final class RelayCore: @unchecked Sendable {
     let closed: EventLoopPromise<Void>
 
     private var state = RelayState()
+    /// The first rows of the result in flight, as the client received them (masked), for the recording.
+    private var sample = ResultSample()
     private var maskPlan: MaskPlan
     private var holding = false
     private var queuedClientFrames: [PostgresFrame] = []
@@ -399,13 +401,16 @@ final class RelayCore: @unchecked Sendable {
                 stopOversizedResult(limit: maxRows)
                 return
             }
+            let sent: PostgresFrame
             if masking.policy.isEmpty {
-                toClient(frame)
+                sent = frame
             } else {
                 let columns = state.tracker.columnsForDataRow()
                 if maskPlan.columns != columns { maskPlan = MaskPlan(columns: columns, policy: connection.masking) }
-                toClient(try mask(frame, plan: maskPlan))
+                sent = try mask(frame, plan: maskPlan)
             }
+            if recorder != nil { sample.add(sent, columns: state.tracker.columnsForDataRow()) }
+            toClient(sent)
         case PostgresMessageType.commandComplete, PostgresMessageType.emptyQuery, PostgresMessageType.portalSuspended:
             state.tracker.resultEnded()
             state.rowsInResult = 0
@@ -413,7 +418,13 @@ final class RelayCore: @unchecked Sendable {
             if state.discardingRows { return }
             if frame.type == PostgresMessageType.commandComplete {
                 let tag = RowMessages.commandTag(frame) ?? ""
-                recorder?.record(RecordingEvent(type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag), durationMS: started.map { Self.milliseconds(since: $0.start) }, detail: tag))
+                let (columns, values) = sample.take()
+                recorder?.record(RecordingEvent(
+                    type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
+                    durationMS: started.map { Self.milliseconds(since: $0.start) }, columns: columns, values: values, detail: tag
+                ))
+            } else {
+                _ = sample.take()
             }
             toClient(frame)
         case PostgresMessageType.errorResponse:

@@ -24,6 +24,13 @@ struct PostgresGatewayTests {
         #expect(result.output.split(separator: "\n").contains("2"))
         #expect(result.output.contains("DELETE 0"))
         #expect(try fixture.direct("SELECT count(*) FROM customers").trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+
+        // Metrics count the decisions and the masked values, by bounded labels.
+        let metrics = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/metrics").text.split(separator: "\n")
+        let blocks = metrics.first { $0.hasPrefix("gateway_decisions_total") && $0.contains("connection=\"orders\"") && $0.contains("decision=\"block\"") }
+        #expect(blocks?.hasSuffix(" 3") == true, "\(blocks ?? "none")")
+        #expect(metrics.contains { $0.hasPrefix("gateway_masking_hits_total") && $0.contains("entity=\"EMAIL\"") })
+        #expect(metrics.contains { $0.hasPrefix("gateway_sessions_total") && $0.contains("connection=\"orders\"") && $0.hasSuffix(" 1") })
         #expect(await fixture.stop() == 0)
 
         // The recording is sealed and names the blocked statement.
@@ -36,9 +43,15 @@ struct PostgresGatewayTests {
         #expect(events.contains("\"decision\":\"block\""))
         #expect(events.contains("\"rule\":\"no-drop\""))
         #expect(events.contains("\"type\":\"result\""))
+        // Results are recorded as the client saw them: masked.
+        #expect(events.contains("\"columns\":[\"id\",\"name\",\"email\",\"note\"]"))
+        #expect(events.contains("[\"1\",\"[MASKED]\",\"[EMAIL]\",\"card [CREDIT_CARD]\"]"))
         #expect(!events.contains("jane@example.com"))
         // No query text or result in the service's log.
         #expect(!fixture.gateway.log.contains("customers"))
+        // The replay shows the masked result.
+        let play = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "play", folder, "--no-wait"])
+        #expect(play.output.contains("1 | [MASKED] | [EMAIL] | card [CREDIT_CARD]"))
     }
 
     @Test func clientTLS() async throws {
