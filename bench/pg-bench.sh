@@ -19,7 +19,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-pgport=56432; bouncerport=56433; gwport=56434; adminport=56435; idpport=56436
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+pgport=$(freeport); bouncerport=$(freeport); gwport=$(freeport); adminport=$(freeport); idpport=$(freeport)
 runuser -u postgres -- "$pgbin/initdb" -D "$work/pg/data" -U postgres -A trust >/dev/null
 printf 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n' > "$work/pg/data/pg_hba.conf"
 runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -w -l "$work/pg/log" -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
