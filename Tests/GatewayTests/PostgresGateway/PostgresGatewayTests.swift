@@ -83,6 +83,32 @@ struct PostgresGatewayTests {
         #expect(await fixture.stop() == 0)
     }
 
+    @Test func protocol32IsNegotiatedDownAndGarbageGetsAnError() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        // A raw client: StartupMessage for protocol 3.2 with a _pq_ option, then read the answers.
+        let script = """
+            import socket, struct, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            body = struct.pack("!I", (3 << 16) | 2) + b"user\\0agent\\0database\\0orders\\0_pq_.test\\0on\\0\\0"
+            s.sendall(struct.pack("!I", len(body) + 4) + body)
+            data = b""
+            while len(data) < 64:
+                chunk = s.recv(4096)
+                if not chunk: break
+                data += chunk
+                if b"R" in data[:200] and len(data) >= 5: break
+            print(data[:1].decode(), struct.unpack("!I", data[5:9])[0], data[13:23])
+            t = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            t.sendall(b"\\x00\\x00\\x00\\x08\\x12\\x34\\x56\\x78")
+            print(t.recv(4096))
+            """
+        let output = try ProcessRunner.run("/usr/bin/python3", ["-c", script, "\(fixture.port)"])
+        #expect(output.hasPrefix("v 0 b'_pq_.test"), "\(output)")
+        #expect(output.contains("invalid start-up packet"), "\(output)")
+        #expect(try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/healthz").status == 200)
+        #expect(await fixture.stop() == 0)
+    }
+
     @Test func upstreamAuthenticationMethods() async throws {
         let fixture = try await PostgresGatewayFixture.start()
         for (connection, role) in [("orders", "scram_user"), ("orders-md5", "md5_user"), ("orders-trust", "trusted_user")] {
