@@ -328,6 +328,13 @@ final class RelayCore: @unchecked Sendable {
 
     /// Creates the review, tells the client, waits; nil when approved.
     private func waitForReview(_ query: String, rule: ApprovalRule) async -> PostgresFrame? {
+        if case .window = rule.grant, let approved = try? await environment.store.reviews(status: .approved),
+           let grant = WindowGrant.active(in: approved, requester: identity.subject, connection: connection.name, rule: rule.name) {
+            let until = WindowGrant.end(of: grant).map { "\($0)" } ?? "?"
+            recorder?.record(RecordingEvent(type: "query", command: query, decision: "allow", rule: rule.name, reviewID: grant.id, detail: "within the approval window of review \(grant.id) (until \(until))"))
+            environment.audit.enqueue("allow", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "approval window of review \(grant.id) until \(until)")
+            return nil
+        }
         let justification = SQLSplitter.split(query).compactMap(\.reason).first ?? applicationName.flatMap { $0.isEmpty ? nil : "application_name: \($0)" }
         let now = Date()
         let review = Review(

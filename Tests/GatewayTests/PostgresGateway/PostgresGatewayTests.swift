@@ -244,6 +244,33 @@ struct PostgresGatewayTests {
         #expect(await fixture.stop() == 0)
     }
 
+    @Test func windowGrantCoversLaterCommandsUntilItEnds() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        let token = try fixture.agentToken()
+        let dba = try fixture.idp.token(subject: "dba-1", groups: ["dba"])
+        let first = Task.detached { try fixture.psql(["VACUUM customers"], token: token) }
+        let review = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
+        _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(review)/approve", token: dba)
+        #expect(try await first.value.output.contains("VACUUM"))
+        // Within the window: runs at once, in a new session, without a review.
+        let second = try fixture.psql(["VACUUM customers"], token: token)
+        #expect(second.output.contains("VACUUM"))
+        #expect(!second.output.contains("is pending"))
+        // Someone else is not covered by the agent's window.
+        let other = Task.detached { try fixture.psql(["VACUUM customers"], token: try fixture.idp.token(subject: "agent-2", groups: ["agents"])) }
+        let otherReview = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
+        _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(otherReview)/reject", token: dba, json: ["comment": "no"])
+        #expect(try await other.value.output.contains("rejected"))
+        // After the window: held again.
+        try await Task.sleep(for: .seconds(3.5))
+        let third = Task.detached { try fixture.psql(["VACUUM customers"], token: token) }
+        let again = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
+        #expect(again != review)
+        _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(again)/reject", token: dba, json: ["comment": "window over"])
+        #expect(try await third.value.output.contains("window over"))
+        #expect(await fixture.stop() == 0)
+    }
+
     @Test(arguments: ["simple", "extended", "prepared"])
     func pgbenchThroughTheGateway(_ mode: String) async throws {
         let fixture = try await PostgresGatewayFixture.start()
