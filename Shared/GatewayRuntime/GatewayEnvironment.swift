@@ -20,6 +20,7 @@ public struct GatewayEnvironment: Sendable {
     public var signer: RecordingSigner?
     public var instanceID: String
     public var logger: Logger
+    public var webhooks: WebhookNotifier
 
     /// The connections this gateway serves.
     public var connections: [ConnectionConfiguration] { configuration.connections(of: service) }

@@ -122,7 +122,8 @@ public enum GatewayMain {
         let environment = GatewayEnvironment(
             service: service, configuration: configuration, endpoint: endpoint, verifier: verifier, store: store,
             audit: audit, metrics: metrics, sessions: sessions, policy: PolicyEngine(), signer: signer,
-            instanceID: instanceID, logger: logger
+            instanceID: instanceID, logger: logger,
+            webhooks: WebhookNotifier(hooks: configuration.webhooks, logger: Logger(label: "gateway.webhooks"))
         )
 
         let protocolListener = try await makeListener(environment)
@@ -145,7 +146,8 @@ public enum GatewayMain {
         let adminContext = AdminContext(
             service: service.serviceName, verifier: verifier, store: store, adminGroups: configuration.adminGroups,
             recordingsDirectory: configuration.recordings.directory, metrics: metrics, readiness: readiness,
-            killLocal: { id in await sessions.terminate(id, reason: "killed by an administrator") }
+            killLocal: { id in await sessions.terminate(id, reason: "killed by an administrator") },
+            reviewDecided: { [webhooks = environment.webhooks] review in webhooks.reviewEvent(review, service: service.serviceName) }
         )
         let admin = Application(
             router: AdminRouter.make(adminContext),

@@ -350,6 +350,7 @@ final class RelayCore: @unchecked Sendable {
         } catch {
             return BackendMessages.error("42501", "access gateway: the statement needs approval (rule \"\(rule.name)\") and the review could not be stored")
         }
+        environment.webhooks.reviewEvent(review, service: service)
         recorder?.record(RecordingEvent(type: "query", command: query, decision: "hold", rule: rule.name, reviewID: review.id))
         await environment.audit.record("hold", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "review \(review.id)")
         try? await client.writeAndFlush(BackendMessages.notice(
@@ -367,10 +368,12 @@ final class RelayCore: @unchecked Sendable {
             recorder?.record(RecordingEvent(type: "review", decision: "reject", rule: rule.name, reviewID: review.id, detail: comment))
             return BackendMessages.error("42501", "access gateway: review \(review.id) was rejected" + (comment.map { ": \($0)" } ?? ""))
         case .expired:
+            environment.webhooks.reviewEvent(outcome, service: service)
             recorder?.record(RecordingEvent(type: "review", decision: "expire", rule: rule.name, reviewID: review.id))
             await environment.audit.record("expire", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "review \(review.id)")
             return BackendMessages.error("42501", "access gateway: review \(review.id) timed out without a decision")
         case .cancelled, .pending:
+            environment.webhooks.reviewEvent(outcome, service: service)
             recorder?.record(RecordingEvent(type: "review", decision: "cancel", rule: rule.name, reviewID: review.id))
             await environment.audit.record("cancel", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "review \(review.id): the client went away")
             return BackendMessages.error("42501", "access gateway: review \(review.id) was cancelled")

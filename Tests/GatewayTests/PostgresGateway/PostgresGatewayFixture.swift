@@ -12,7 +12,7 @@ struct PostgresGatewayFixture {
     let adminPort: Int
     let database: String
 
-    static func start(maxRows: Int = 1000, tls: Bool = false) async throws -> PostgresGatewayFixture {
+    static func start(maxRows: Int = 1000, tls: Bool = false, webhook: String? = nil) async throws -> PostgresGatewayFixture {
         let postgres = try TemporaryPostgres.shared()
         let database = "gw_\(UUID().uuidString.prefix(8).lowercased())"
         try postgres.sql("CREATE DATABASE \(database)")
@@ -62,6 +62,7 @@ struct PostgresGatewayFixture {
             identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
             state: { url: "sqlite://\(directory)/state.sqlite" }
             recordings: { dir: \(directory)/recordings }
+            \(webhook.map { "webhooks: [{ url: \"\($0)\", secret_env: HOOK_SECRET }]" } ?? "")
             admin_groups: [security]
             services:
               postgres: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort) }
@@ -71,7 +72,7 @@ struct PostgresGatewayFixture {
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(
             binary: "postgres-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort,
-            environment: ["SCRAM_PW": "scram-pass", "MD5_PW": "md5-pass"]
+            environment: ["SCRAM_PW": "scram-pass", "MD5_PW": "md5-pass", "HOOK_SECRET": "hook-secret"]
         )
         return PostgresGatewayFixture(idp: idp, postgres: postgres, gateway: gateway, directory: directory, port: port, adminPort: adminPort, database: database)
     }

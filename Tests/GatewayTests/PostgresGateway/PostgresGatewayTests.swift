@@ -1,5 +1,6 @@
 import Foundation
 import GatewayRecording
+import GatewayRuntime
 import GatewayTesting
 import Testing
 
@@ -269,6 +270,27 @@ struct PostgresGatewayTests {
         _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(again)/reject", token: dba, json: ["comment": "window over"])
         #expect(try await third.value.output.contains("window over"))
         #expect(await fixture.stop() == 0)
+    }
+
+    @Test func webhooksReceiveSignedReviewEvents() async throws {
+        let receiver = try await WebhookReceiver.start()
+        let fixture = try await PostgresGatewayFixture.start(webhook: receiver.url)
+        let token = try fixture.agentToken()
+        let dba = try fixture.idp.token(subject: "dba-1", groups: ["dba"])
+        let held = Task.detached { try fixture.psql(["UPDATE customers SET note = 'x' WHERE id = 1"], token: token) }
+        let review = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
+        _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(review)/approve", token: dba)
+        #expect(try await held.value.output.contains("UPDATE 1"))
+        let deliveries = await receiver.waitFor(2)
+        #expect(deliveries.map { $0.headers["x-gateway-event"] } == ["review.created", "review.approved"])
+        for delivery in deliveries {
+            let expected = "sha256=" + WebhookNotifier.signature(delivery.body, secret: "hook-secret")
+            #expect(delivery.headers["x-gateway-signature"] == expected)
+            let event = try JSONSerialization.jsonObject(with: delivery.body) as? [String: Any]
+            #expect((event?["review"] as? [String: Any])?["id"] as? String == review)
+        }
+        #expect(await fixture.stop() == 0)
+        await receiver.stop()
     }
 
     @Test(arguments: ["simple", "extended", "prepared"])
