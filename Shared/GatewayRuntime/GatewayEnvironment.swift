@@ -21,6 +21,8 @@ public struct GatewayEnvironment: Sendable {
     public var instanceID: String
     public var logger: Logger
     public var webhooks: WebhookNotifier
+    /// Waits for review decisions for every held session of this process.
+    public var reviews: ReviewWatcher
 
     /// The connections this gateway serves.
     public var connections: [ConnectionConfiguration] { configuration.connections(of: service) }

@@ -123,7 +123,8 @@ public enum GatewayMain {
             service: service, configuration: configuration, endpoint: endpoint, verifier: verifier, store: store,
             audit: audit, metrics: metrics, sessions: sessions, policy: PolicyEngine(), signer: signer,
             instanceID: instanceID, logger: logger,
-            webhooks: WebhookNotifier(hooks: configuration.webhooks, logger: Logger(label: "gateway.webhooks"))
+            webhooks: WebhookNotifier(hooks: configuration.webhooks, logger: Logger(label: "gateway.webhooks")),
+            reviews: ReviewWatcher(store: store)
         )
 
         let protocolListener = try await makeListener(environment)

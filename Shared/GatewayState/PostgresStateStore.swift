@@ -153,6 +153,12 @@ public final class PostgresStateStore: StateStore {
         return try await Self.decodeAll(rows, as: Review.self)
     }
 
+    public func reviews(ids: [String]) async throws -> [Review] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await client.query("SELECT body FROM gateway_reviews WHERE id = ANY(\(ids))", logger: Self.logger)
+        return try await Self.decodeAll(rows, as: Review.self)
+    }
+
     public func update(_ review: Review) async throws -> Bool {
         let body = try StoreCoding.encode(review)
         let rows = try await client.query("""

@@ -115,6 +115,21 @@ public final class SQLiteStateStore: StateStore {
         return try rows.map { try StoreCoding.decode(Review.self, $0) }
     }
 
+    public func reviews(ids: [String]) async throws -> [Review] {
+        guard !ids.isEmpty else { return [] }
+        var found: [Review] = []
+        // SQLite caps bound parameters; ask in slices.
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let slice = Array(ids[start..<min(start + 500, ids.count)])
+            let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
+            let rows = try await pool.read { db in
+                try String.fetchAll(db, sql: "SELECT body FROM reviews WHERE id IN (\(placeholders))", arguments: StatementArguments(slice))
+            }
+            found += try rows.map { try StoreCoding.decode(Review.self, $0) }
+        }
+        return found
+    }
+
     public func update(_ review: Review) async throws -> Bool {
         let body = try StoreCoding.encode(review)
         return try await pool.write { db in

@@ -17,6 +17,8 @@ public protocol StateStore: Sendable {
     func review(id: String) async throws -> Review?
     /// Pending first, then newest first.
     func reviews(status: ReviewStatus?) async throws -> [Review]
+    /// The reviews with these ids (missing ones are left out), in one query.
+    func reviews(ids: [String]) async throws -> [Review]
     /// Stores `review` if the stored version is `review.version - 1`; false when someone else changed it first.
     func update(_ review: Review) async throws -> Bool
 

@@ -358,7 +358,7 @@ final class RelayCore: @unchecked Sendable {
             detail: "approve with: gatewayctl reviews approve \(review.id)"
         )).get()
 
-        let outcome = await ReviewWaiter(store: environment.store, isClientConnected: { [client] in client.isActive }).wait(for: review)
+        let outcome = await environment.reviews.wait(for: review, isClientConnected: { [client] in client.isActive })
         switch outcome.status {
         case .approved:
             recorder?.record(RecordingEvent(type: "review", decision: "approve", rule: rule.name, reviewID: review.id))

@@ -78,6 +78,8 @@ struct StateStoreTests {
         // The other instance sees them; pending first, then newest first.
         #expect(try await other.reviews(status: nil).map(\.id) == ["r-pending", "r-newest", "r-old"])
         #expect(try await other.reviews(status: .pending).map(\.id) == ["r-pending"])
+        #expect(Set(try await other.reviews(ids: ["r-old", "r-newest", "r-missing"]).map(\.id)) == ["r-old", "r-newest"])
+        #expect(try await other.reviews(ids: []).isEmpty)
         let loaded = try #require(try await other.review(id: "r-pending"))
         #expect(loaded.command == pending.command)
         #expect(loaded.requester == pending.requester)

@@ -1,0 +1,39 @@
+import Foundation
+import GatewayRuntime
+import GatewayState
+import Synchronization
+import Testing
+
+@Suite("Review watcher")
+struct ReviewWatcherTests {
+    @Test func resolvesManyWaitersWithOneLoop() async throws {
+        let store = try SQLiteStateStore(path: NSTemporaryDirectory() + "watcher-\(UUID().uuidString).sqlite")
+        try await store.migrate()
+        let watcher = ReviewWatcher(store: store, interval: .milliseconds(50))
+        func review(_ id: String, expiresIn: TimeInterval = 60) -> Review {
+            Review(id: id, expiresAt: Date().addingTimeInterval(expiresIn), service: "s", connection: "c", sessionID: "x",
+                   command: "UPDATE t SET a = 1 WHERE id = 1", rule: "writes", requester: Person(subject: "agent"), reviewerGroups: ["dba"])
+        }
+        let approved = review("r-a")
+        let expiring = review("r-e", expiresIn: 0.2)
+        let abandoned = review("r-c")
+        for item in [approved, expiring, abandoned] { try await store.insert(item) }
+        let connected = Mutex(true)
+        async let a = watcher.wait(for: approved, isClientConnected: { true })
+        async let e = watcher.wait(for: expiring, isClientConnected: { true })
+        async let c = watcher.wait(for: abandoned, isClientConnected: { connected.withLock { $0 } })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(await watcher.watchedCount == 3)
+        let vote = try ReviewDecision.vote(on: approved, by: Person(subject: "dba-1", groups: ["dba"]), approve: true, comment: nil)
+        #expect(try await store.update(vote))
+        connected.withLock { $0 = false }
+        let (ra, re, rc) = await (a, e, c)
+        #expect(ra.status == .approved)
+        #expect(re.status == .expired)
+        #expect(rc.status == .cancelled)
+        #expect(try await store.review(id: "r-e")?.status == .expired)
+        #expect(try await store.review(id: "r-c")?.status == .cancelled)
+        #expect(await watcher.watchedCount == 0)
+        await store.close()
+    }
+}
