@@ -20,7 +20,6 @@ final class AppendingFile {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw RecordingError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
         descriptor = fd
-        buffer.reserveCapacity(bufferLimit)
     }
 
     func append(_ bytes: some Collection<UInt8>) throws {
