@@ -162,6 +162,7 @@ public enum GatewayMain {
         var services: [any Service] = [admin, KillWatcher(store: store, registry: sessions, interval: .seconds(2), logger: logger)]
         if let protocolListener { services.append(protocolListener) }
         services.append(SessionDrain(sessions: sessions, logger: logger))
+        services.append(ReviewChangeListener(store: store, watcher: environment.reviews))
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },

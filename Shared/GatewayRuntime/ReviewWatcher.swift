@@ -18,6 +18,7 @@ public actor ReviewWatcher {
     private let logger: Logger
     private var waiters: [String: Waiter] = [:]
     private var loop: Task<Void, Never>?
+    private var sleeper: Task<Void, Never>?
 
     public init(store: any StateStore, interval: Duration = .milliseconds(250), logger: Logger = Logger(label: "gateway.reviews")) {
         self.store = store
@@ -40,14 +41,26 @@ public actor ReviewWatcher {
         }
     }
 
+    /// A review changed somewhere (a push from the store): look now instead of at the next tick.
+    public func nudge(_ reviewID: String) {
+        guard waiters[reviewID] != nil else { return }
+        sleeper?.cancel()
+    }
+
     private func startLoopIfNeeded() {
         guard loop == nil else { return }
-        loop = Task { [interval] in
+        loop = Task {
             while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
+                await self.pause()
                 if await self.tick() { break }
             }
         }
+    }
+
+    private func pause() async {
+        let sleeper = Task { [interval] in _ = try? await Task.sleep(for: interval) }
+        self.sleeper = sleeper
+        await sleeper.value
     }
 
     /// One pass; returns true (and ends the loop) when nothing is watched any more.

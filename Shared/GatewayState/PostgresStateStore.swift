@@ -161,13 +161,36 @@ public final class PostgresStateStore: StateStore {
 
     public func update(_ review: Review) async throws -> Bool {
         let body = try StoreCoding.encode(review)
+        // The change is announced to every instance listening (LISTEN gateway_reviews).
         let rows = try await client.query("""
-            UPDATE gateway_reviews SET status = \(review.status.rawValue), version = \(review.version), body = \(body)
-            WHERE id = \(review.id) AND version = \(review.version - 1) RETURNING id
+            WITH changed AS (
+                UPDATE gateway_reviews SET status = \(review.status.rawValue), version = \(review.version), body = \(body)
+                WHERE id = \(review.id) AND version = \(review.version - 1) RETURNING id)
+            SELECT pg_notify('\(unescaped: Self.reviewChannel)', id) FROM changed
             """, logger: Self.logger)
         var updated = false
         for try await _ in rows { updated = true }
         return updated
+    }
+
+    static let reviewChannel = "gateway_reviews"
+
+    public func watchReviewChanges(_ onChange: @escaping @Sendable (String) async -> Void) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.reviewChannel) { notifications in
+                        for try await notification in notifications {
+                            await onChange(notification.payload)
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                Self.logger.warning("review notifications interrupted; listening again", metadata: ["gateway.error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     public func upsert(_ session: SessionRecord) async throws {

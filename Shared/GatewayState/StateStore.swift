@@ -29,7 +29,19 @@ public protocol StateStore: Sendable {
     /// Marks a session for killing; false when there is no such active session.
     func requestKill(sessionID: String) async throws -> Bool
 
+    /// Calls `onChange` with a review's id whenever any instance changes it, until cancelled.
+    /// Stores without push notifications (SQLite) just wait: watchers fall back to polling.
+    func watchReviewChanges(_ onChange: @escaping @Sendable (String) async -> Void) async
+
     func close() async
+}
+
+extension StateStore {
+    public func watchReviewChanges(_ onChange: @escaping @Sendable (String) async -> Void) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
 }
 
 /// JSON as both stores keep it: one document per row, beside indexed columns.

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayRuntime
 import GatewayState
+import GatewayTesting
 import Synchronization
 import Testing
 
@@ -35,5 +36,32 @@ struct ReviewWatcherTests {
         #expect(try await store.review(id: "r-c")?.status == .cancelled)
         #expect(await watcher.watchedCount == 0)
         await store.close()
+    }
+}
+
+@Suite("Review pushes through PostgreSQL LISTEN/NOTIFY")
+struct ReviewPushTests {
+    @Test func aDecisionOnAnotherInstanceWakesTheWaiterAtOnce() async throws {
+        let url = try TemporaryPostgres.shared().createDatabase()
+        let holder = try PostgresStateStore(url: url)
+        let other = try PostgresStateStore(url: url)
+        try await holder.migrate()
+        // A poll interval far longer than the test: only the push can resolve it in time.
+        let watcher = ReviewWatcher(store: holder, interval: .seconds(60))
+        let listener = Task { await holder.watchReviewChanges { id in await watcher.nudge(id) } }
+        let review = Review(expiresAt: Date().addingTimeInterval(600), service: "s", connection: "c", sessionID: "x",
+                            command: "UPDATE t SET a = 1 WHERE id = 1", rule: "writes", requester: Person(subject: "agent"), reviewerGroups: ["dba"])
+        try await holder.insert(review)
+        let waiting = Task { await watcher.wait(for: review, isClientConnected: { true }) }
+        try await Task.sleep(for: .milliseconds(500))
+        let started = ContinuousClock.now
+        let vote = try ReviewDecision.vote(on: review, by: Person(subject: "dba-1", groups: ["dba"]), approve: true, comment: nil)
+        #expect(try await other.update(vote))
+        let outcome = await waiting.value
+        #expect(outcome.status == .approved)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        listener.cancel()
+        await holder.close()
+        await other.close()
     }
 }
