@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parses configuration durations: `90`, `500ms`, `30s`, `10m`, `1h`, `1h30m`, `2d`. Returns seconds.
 public enum ConfigDuration {
     public static func seconds(from text: String) -> Double? {
@@ -37,4 +39,3 @@ public enum ConfigDuration {
     }
 }
 
-import Foundation
