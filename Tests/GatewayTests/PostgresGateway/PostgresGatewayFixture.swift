@@ -38,7 +38,7 @@ struct PostgresGatewayFixture {
                   - { name: no-unbounded-delete, statement: delete_without_where }
                 approvals:
                   - { name: writes, pattern: '(?i)^\\s*(update|insert)\\b', reviewer_groups: [dba], timeout: 20s }
-                  - { name: maintenance, pattern: '(?i)^\\s*vacuum\\b', reviewer_groups: [dba], timeout: 20s, grant: window, duration: 3s }
+                  - { name: maintenance, pattern: '(?i)^\\s*vacuum\\b', reviewer_groups: [dba], timeout: 20s, grant: window, duration: 6s }
                 masking:
                   columns: [name]
                   entities: [EMAIL, CREDIT_CARD]

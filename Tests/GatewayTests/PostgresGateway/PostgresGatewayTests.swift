@@ -263,7 +263,7 @@ struct PostgresGatewayTests {
         _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(otherReview)/reject", token: dba, json: ["comment": "no"])
         #expect(try await other.value.output.contains("rejected"))
         // After the window: held again.
-        try await Task.sleep(for: .seconds(3.5))
+        try await Task.sleep(for: .seconds(6.5))
         let third = Task.detached { try fixture.psql(["VACUUM customers"], token: token) }
         let again = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
         #expect(again != review)

@@ -16,14 +16,18 @@ struct ReviewWatcherTests {
                    command: "UPDATE t SET a = 1 WHERE id = 1", rule: "writes", requester: Person(subject: "agent"), reviewerGroups: ["dba"])
         }
         let approved = review("r-a")
-        let expiring = review("r-e", expiresIn: 0.2)
+        let expiring = review("r-e", expiresIn: 2)
         let abandoned = review("r-c")
         for item in [approved, expiring, abandoned] { try await store.insert(item) }
         let connected = Mutex(true)
         async let a = watcher.wait(for: approved, isClientConnected: { true })
         async let e = watcher.wait(for: expiring, isClientConnected: { true })
         async let c = watcher.wait(for: abandoned, isClientConnected: { connected.withLock { $0 } })
-        try await Task.sleep(for: .milliseconds(100))
+        // All three register (the machine may be busy: wait for it rather than a fixed time).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await watcher.watchedCount < 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(await watcher.watchedCount == 3)
         let vote = try ReviewDecision.vote(on: approved, by: Person(subject: "dba-1", groups: ["dba"]), approve: true, comment: nil)
         #expect(try await store.update(vote))
