@@ -72,7 +72,7 @@ enum PostgresChannel {
         let bridge = StartupBridge()
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PostgresFrameDecoder(side: side)))
         try channel.pipeline.syncOperations.addHandler(FrameBatcher())
-        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(PostgresFrameEncoder()))
+        try channel.pipeline.syncOperations.addHandler(PostgresFrameWriter())
         try channel.pipeline.syncOperations.addHandler(bridge, name: StartupBridge.name)
         return bridge
     }
