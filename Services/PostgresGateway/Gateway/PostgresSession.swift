@@ -94,11 +94,12 @@ final class PostgresSession: Sendable {
             }
             switch request {
             case .ssl where tls != nil && !encrypted:
-                // Answer S in plaintext, then everything that follows is TLS. The write and the
-                // handler insertion run in this order on the channel's event loop.
-                try await outbound.write(PostgresFrame.rawByte(UInt8(ascii: "S")))
+                // Answer S in plaintext, then everything that follows is TLS. Both happen in one
+                // event-loop tick: the client's ClientHello can only be read after the TLS
+                // handler is in place (otherwise it would reach the start-up decoder).
                 let context = tls!
                 try await client.eventLoop.submit { [client] in
+                    client.writeAndFlush(PostgresFrame.rawByte(UInt8(ascii: "S")), promise: nil)
                     try client.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
                 }.get()
                 encrypted = true
