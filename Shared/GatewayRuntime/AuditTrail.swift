@@ -41,10 +41,7 @@ public final class AuditTrail: Sendable {
         _ action: String, identity: Identity?, connection: String? = nil, session: String? = nil,
         command: String? = nil, rule: String? = nil, detail: String? = nil
     ) {
-        let event = AuditEvent(
-            action: action, service: service, connection: connection, sessionID: session, subject: identity?.subject,
-            email: identity?.email, groups: identity?.groups ?? [], command: command, rule: rule, detail: detail
-        )
+        let event = makeEvent(action, identity: identity, connection: connection, session: session, command: command, rule: rule, detail: detail, clientAddress: nil)
         queue.withLock { $0.append(event) }
     }
 
@@ -67,12 +64,18 @@ public final class AuditTrail: Sendable {
         _ action: String, identity: Identity?, connection: String? = nil, session: String? = nil,
         command: String? = nil, rule: String? = nil, detail: String? = nil, clientAddress: String? = nil
     ) async {
-        let event = AuditEvent(
+        await record(makeEvent(action, identity: identity, connection: connection, session: session, command: command, rule: rule, detail: detail, clientAddress: clientAddress))
+    }
+
+    private func makeEvent(
+        _ action: String, identity: Identity?, connection: String?, session: String?,
+        command: String?, rule: String?, detail: String?, clientAddress: String?
+    ) -> AuditEvent {
+        AuditEvent(
             action: action, service: service, connection: connection, sessionID: session, subject: identity?.subject,
             email: identity?.email, groups: identity?.groups ?? [], command: command, rule: rule, detail: detail,
             clientAddress: clientAddress
         )
-        await record(event)
     }
 
     public func record(_ event: AuditEvent) async {
