@@ -206,8 +206,8 @@ final class PostgresSession: Sendable {
         // Hand both channels to the relay, on their shared event loop, before the client
         // learns it may send queries.
         try await client.eventLoop.submit { [client] in
-            try client.pipeline.syncOperations.addHandler(ClientRelayHandler(core: core))
-            try upstreamChannel.pipeline.syncOperations.addHandler(UpstreamRelayHandler(core: core))
+            try client.pipeline.syncOperations.addHandler(RelayHandler(core: core, side: .client))
+            try upstreamChannel.pipeline.syncOperations.addHandler(RelayHandler(core: core, side: .upstream))
             StartupChannel.removeBridge(from: client)
             StartupChannel.removeBridge(from: upstreamChannel)
         }.get()

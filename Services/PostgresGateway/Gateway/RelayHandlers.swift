@@ -1,69 +1,55 @@
 import NIOCore
 import PostgresWire
 
-/// The client side of a relay: hands each batch of frames to the core; stops reading from
-/// the upstream while the client cannot take more (back-pressure).
-final class ClientRelayHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// One side of a relay (client or upstream): hands each batch of frames to the core, flushes
+/// the other side at the end of a read, and reports writability (back-pressure) and closing.
+final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = [PostgresFrame]
-    let core: RelayCore
 
-    init(core: RelayCore) {
+    enum Side {
+        case client, upstream
+    }
+
+    let core: RelayCore
+    let side: Side
+
+    init(core: RelayCore, side: Side) {
         self.core = core
+        self.side = side
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        core.clientRead(unwrapInboundIn(data))
+        switch side {
+        case .client: core.clientRead(unwrapInboundIn(data))
+        case .upstream: core.upstreamRead(unwrapInboundIn(data))
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        core.flushUpstream()
+        switch side {
+        case .client: core.flushUpstream()
+        case .upstream: core.flushClient()
+        }
         context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        core.clientWritabilityChanged(context.channel.isWritable)
+        switch side {
+        case .client: core.clientWritabilityChanged(context.channel.isWritable)
+        case .upstream: core.upstreamWritabilityChanged(context.channel.isWritable)
+        }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        core.sideClosed(client: true)
+        core.sideClosed(client: side == .client)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        core.clientError(error)
-    }
-}
-
-/// The upstream side of a relay.
-final class UpstreamRelayHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = [PostgresFrame]
-    let core: RelayCore
-
-    init(core: RelayCore) {
-        self.core = core
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        core.upstreamRead(unwrapInboundIn(data))
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        core.flushClient()
-        context.fireChannelReadComplete()
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        core.upstreamWritabilityChanged(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        core.sideClosed(client: false)
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        core.upstreamError(error)
+        switch side {
+        case .client: core.clientError(error)
+        case .upstream: core.upstreamError(error)
+        }
     }
 }
