@@ -3,29 +3,11 @@
 # (session mode) and through postgres-gateway (masking and recording on). Then the gateway's
 # peak RSS while streaming a 10-million-row SELECT. Prints a table with ratios.
 #   bench/pg-bench.sh [seconds-per-run] [clients]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 secs=${1:-10}
 clients=${2:-4}
-scripts/install-deps
-swift build -c release --product postgres-gateway >/dev/null
-swift build -c release --product gateway-test-helper >/dev/null
-work=$(mktemp -d /tmp/gateway-bench.XXXX)
-chmod 755 "$work"; mkdir -p "$work/pg"; chown postgres "$work/pg"
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
-cleanup() {
-  for f in "$work"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
-  runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-pgport=$(freeport); bouncerport=$(freeport); gwport=$(freeport); adminport=$(freeport); idpport=$(freeport)
-runuser -u postgres -- "$pgbin/initdb" -D "$work/pg/data" -U postgres -A trust >/dev/null
-printf 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n' > "$work/pg/data/pg_hba.conf"
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -w -l "$work/pg/log" -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
-psql -h "$work/pg" -p $pgport -U postgres -qc "CREATE ROLE bench LOGIN SUPERUSER PASSWORD 'bench'"
-psql -h "$work/pg" -p $pgport -U postgres -qc "CREATE DATABASE bench OWNER bench"
+source "$(dirname "$0")/common.sh"
+bouncerport=$(freeport)
+start_postgres "-c max_connections=100"
 PGPASSWORD=bench pgbench -i -s 10 -q -h 127.0.0.1 -p $pgport -U bench bench >/dev/null 2>&1
 
 cat > "$work/pgbouncer.ini" <<INI
@@ -47,9 +29,7 @@ echo '"bench" "bench"' > "$work/userlist.txt"
 chown -R postgres "$work/pgbouncer.ini" "$work/userlist.txt"; chmod 777 "$work"
 runuser -u postgres -- pgbouncer -d "$work/pgbouncer.ini"
 
-.build/release/gateway-test-helper idp --port $idpport --token-dir "$work/tokens" > "$work/idp.log" 2>&1 &
-echo $! > "$work/idp.pid"
-for _ in $(seq 50); do [ -f "$work/tokens/agent.jwt" ] && break; sleep 0.2; done
+start_idp
 cat > "$work/gateway.yaml" <<YAML
 identity: { issuer: http://127.0.0.1:$idpport, audience: access-gateway }
 state: { url: "sqlite://$work/state.sqlite" }
@@ -68,9 +48,7 @@ connections:
     limits: { max_rows: 100000000 }
     record: true
 YAML
-BENCH_PW=bench .build/release/postgres-gateway --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 &
-echo $! > "$work/gateway.pid"
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$adminport/healthz" >/dev/null && break; sleep 0.2; done
+start_gateway
 token=$(cat "$work/tokens/agent.jwt")
 
 run() { # name mode conninfo password
@@ -105,9 +83,7 @@ echo
 # Memory while streaming, on a fresh gateway process (the pgbench runs above leave the
 # allocator's arenas and the audit store's cache warm, which is not what is measured here).
 kill "$(cat "$work/gateway.pid")"; while kill -0 "$(cat "$work/gateway.pid")" 2>/dev/null; do sleep 0.1; done
-BENCH_PW=bench .build/release/postgres-gateway --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 &
-echo $! > "$work/gateway.pid"
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$adminport/healthz" >/dev/null && break; sleep 0.2; done
+start_gateway
 gwpid=$(cat "$work/gateway.pid")
 before=$(awk '/VmRSS/ {print $2}' /proc/$gwpid/status)
 start=$(date +%s.%N)
