@@ -70,6 +70,28 @@ public final class SessionRecorder: Sendable {
         syncTask.withLock { $0?.cancel() }
     }
 
+    /// Starts `terminal.cast` for a session that learns its terminal after it began (an SSH
+    /// connection opens its shell or exec channel after authentication). Does nothing when
+    /// the cast already exists; the cast's clock starts now.
+    public func beginTerminal(_ terminal: TerminalInfo) {
+        state.withLock { state in
+            guard !state.sealed, state.cast == nil else { return }
+            do {
+                let file = try AppendingFile(path: (folder as NSString).appendingPathComponent("terminal.cast"))
+                let now = Date()
+                try file.append(Self.castHeader(terminal, start: now))
+                try file.sync()
+                state.cast = file
+                state.castStart = now
+            } catch {
+                state.failed = "\(error)"
+            }
+        }
+    }
+
+    /// Whether `terminal.cast` is being written.
+    public var hasTerminal: Bool { state.withLock { $0.cast != nil } }
+
     /// Appends one line to `events.jsonl`.
     public func record(_ event: RecordingEvent) {
         let line = event.jsonLine()

@@ -184,20 +184,11 @@ final class PostgresSession: Sendable {
         let key = cancelKeys.register(target)
         defer { cancelKeys.remove(processID: key.processID, secretKey: key.secretKey) }
 
-        let recorder: SessionRecorder?
-        if connection.record {
-            recorder = try? SessionRecorder(
-                directory: environment.configuration.recordings.directory,
-                meta: RecordingMeta(
-                    sessionID: sessionID, service: environment.service.serviceName, connection: connection.name,
-                    identity: .init(sub: identity.subject, email: identity.email, groups: identity.groups), clientAddress: clientAddress
-                ),
-                signer: environment.signer
-            )
-            if recorder == nil { logger.error("the session recording could not be started") }
-        } else {
-            recorder = nil
-        }
+        let tracked = await TrackedSession.start(
+            id: sessionID, environment: environment, identity: identity, connection: connection, clientAddress: clientAddress,
+            logger: logger, terminate: { [weak self] _ in self?.terminate() }
+        )
+        let recorder = tracked.recorder
         let core = RelayCore(
             session: self, identity: identity, connection: connection, upstream: upstream,
             cancelKey: (started.processID, started.secretKey), applicationName: parameters["application_name"],
@@ -212,37 +203,12 @@ final class PostgresSession: Sendable {
             StartupChannel.removeBridge(from: upstreamChannel)
         }.get()
 
-        let record = SessionRecord(
-            id: sessionID, service: environment.service.serviceName, connection: connection.name,
-            user: Person(subject: identity.subject, email: identity.email, groups: identity.groups),
-            clientAddress: clientAddress, instance: environment.instanceID, recordingPath: recorder?.folder
-        )
-        try? await environment.store.upsert(record)
-        environment.sessions.add(.init(id: sessionID, connection: connection.name) { [weak self] _ in self?.terminate() })
-        environment.metrics.sessionStarted(connection: connection.name)
-        await environment.audit.record("connect", identity: identity, connection: connection.name, session: sessionID, clientAddress: clientAddress)
-        logger.info("session started", metadata: ["gateway.connection": "\(connection.name)", "gateway.user": "\(identity.subject)"])
-
         var ready = [BackendMessages.authenticationOk()] + started.parameters
         ready.append(BackendMessages.backendKeyData(processID: key.processID, secretKey: key.secretKey))
         ready.append(BackendMessages.readyForQuery())
         try? await outbound.write(contentsOf: ready)
         try? await core.closed.futureResult.get()
 
-        var endStatus = SessionStatus.ended
-        if (try? await environment.store.session(id: sessionID))?.killRequested == true { endStatus = .killed }
-        var ended = record
-        ended.status = endStatus
-        ended.endedAt = Date()
-        try? await environment.store.upsert(ended)
-        environment.sessions.remove(sessionID)
-        environment.metrics.sessionEnded(connection: connection.name)
-        do {
-            try recorder?.finish(status: endStatus.rawValue)
-        } catch {
-            logger.error("the session recording could not be sealed", metadata: ["gateway.error": "\(error)"])
-        }
-        await environment.audit.record(endStatus == .killed ? "kill" : "disconnect", identity: identity, connection: connection.name, session: sessionID, clientAddress: clientAddress)
-        logger.info("session ended")
+        await tracked.end()
     }
 }

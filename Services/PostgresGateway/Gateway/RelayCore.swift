@@ -326,57 +326,23 @@ final class RelayCore: @unchecked Sendable {
         }
     }
 
-    /// Creates the review, tells the client, waits; nil when approved.
+    /// Holds the statement through the shared approval gate; nil when it may run.
     private func waitForReview(_ query: String, rule: ApprovalRule) async -> PostgresFrame? {
-        if case .window = rule.grant, let approved = try? await environment.store.reviews(status: .approved),
-           let grant = WindowGrant.active(in: approved, requester: identity.subject, connection: connection.name, rule: rule.name) {
-            let until = WindowGrant.end(of: grant).map { "\($0)" } ?? "?"
-            recorder?.record(RecordingEvent(type: "query", command: query, decision: "allow", rule: rule.name, reviewID: grant.id, detail: "within the approval window of review \(grant.id) (until \(until))"))
-            environment.audit.enqueue("allow", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "approval window of review \(grant.id) until \(until)")
-            return nil
-        }
-        let justification = SQLSplitter.split(query).compactMap(\.reason).first ?? applicationName.flatMap { $0.isEmpty ? nil : "application_name: \($0)" }
-        let now = Date()
-        let review = Review(
-            createdAt: now, expiresAt: now.addingTimeInterval(rule.timeout), service: service, connection: connection.name,
-            sessionID: session.sessionID, command: query, rule: rule.name,
-            requester: Person(subject: identity.subject, email: identity.email, groups: identity.groups),
-            clientAddress: session.clientAddress, justification: justification, reviewerGroups: rule.reviewerGroups,
-            minApprovals: rule.minApprovals, requireAllGroups: rule.requireAllGroups,
-            grantWindow: { if case .window(let seconds) = rule.grant { return seconds } else { return nil } }()
+        let gate = ApprovalGate(
+            environment: environment, identity: identity, connection: connection.name, sessionID: session.sessionID,
+            clientAddress: session.clientAddress, eventType: "query", noun: "statement"
         )
-        do {
-            try await environment.store.insert(review)
-        } catch {
-            return BackendMessages.error("42501", "access gateway: the statement needs approval (rule \"\(rule.name)\") and the review could not be stored")
-        }
-        environment.webhooks.reviewEvent(review, service: service)
-        recorder?.record(RecordingEvent(type: "query", command: query, decision: "hold", rule: rule.name, reviewID: review.id))
-        await environment.audit.record("hold", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "review \(review.id)")
-        try? await client.writeAndFlush(BackendMessages.notice(
-            "access gateway: review \(review.id) is pending: the statement waits for approval by \(rule.reviewerGroups.joined(separator: ", ")) (rule \"\(rule.name)\")",
-            detail: "approve with: gatewayctl reviews approve \(review.id)"
-        )).get()
-
-        let outcome = await environment.reviews.wait(for: review, isClientConnected: { [client] in client.isActive })
-        switch outcome.status {
-        case .approved:
-            recorder?.record(RecordingEvent(type: "review", decision: "approve", rule: rule.name, reviewID: review.id))
-            return nil
-        case .rejected:
-            let comment = outcome.votes.last(where: { !$0.approved })?.comment
-            recorder?.record(RecordingEvent(type: "review", decision: "reject", rule: rule.name, reviewID: review.id, detail: comment))
-            return BackendMessages.error("42501", "access gateway: review \(review.id) was rejected" + (comment.map { ": \($0)" } ?? ""))
-        case .expired:
-            environment.webhooks.reviewEvent(outcome, service: service)
-            recorder?.record(RecordingEvent(type: "review", decision: "expire", rule: rule.name, reviewID: review.id))
-            await environment.audit.record("expire", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "review \(review.id)")
-            return BackendMessages.error("42501", "access gateway: review \(review.id) timed out without a decision")
-        case .cancelled, .pending:
-            environment.webhooks.reviewEvent(outcome, service: service)
-            recorder?.record(RecordingEvent(type: "review", decision: "cancel", rule: rule.name, reviewID: review.id))
-            await environment.audit.record("cancel", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule.name, detail: "review \(review.id): the client went away")
-            return BackendMessages.error("42501", "access gateway: review \(review.id) was cancelled")
+        let justification = SQLSplitter.split(query).compactMap(\.reason).first ?? applicationName.flatMap { $0.isEmpty ? nil : "application_name: \($0)" }
+        let outcome = await gate.hold(
+            query, rule: rule, justification: justification, recorder: recorder,
+            tell: { [client] review in
+                try? await client.writeAndFlush(BackendMessages.notice(gate.pendingMessage(review, rule: rule), detail: "approve with: gatewayctl reviews approve \(review.id)")).get()
+            },
+            isClientConnected: { [client] in client.isActive }
+        )
+        switch outcome {
+        case .proceed: return nil
+        case .refused(let message): return BackendMessages.error("42501", message)
         }
     }
 
