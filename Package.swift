@@ -161,10 +161,29 @@ let package = Package(
             path: "Services/PostgresGateway/Main",
             swiftSettings: strict
         ),
+        .target(
+            name: "SSHGatewayCore",
+            dependencies: [.product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "Crypto", package: "swift-crypto")],
+            path: "Services/SSHGateway/Protocol",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SSHGatewayKit",
+            dependencies: [
+                "SSHGatewayCore", "GatewayRuntime", "GatewayMasking", "GatewayState", "GatewayRecording", "GatewayPolicy", "GatewayConfig",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSH", package: "swift-nio-ssh"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Services/SSHGateway/Gateway",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "SSHGateway",
-            dependencies: ["GatewayRuntime", .product(name: "NIOSSH", package: "swift-nio-ssh")],
-            path: "Services/SSHGateway",
+            dependencies: ["GatewayRuntime", "SSHGatewayKit"],
+            path: "Services/SSHGateway/Main",
             swiftSettings: strict
         ),
         .executableTarget(
@@ -199,7 +218,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "GatewayConfig", "GatewayIdentity", "GatewayPolicy", "GatewayMasking", "GatewayState",
-                "GatewayRecording", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing",
+                "GatewayRecording", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

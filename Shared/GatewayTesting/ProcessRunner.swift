@@ -10,7 +10,7 @@ public enum ProcessRunner {
     }
 
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, asUser user: String? = nil) throws -> String {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, asUser user: String? = nil, stdin: String = "/dev/null") throws -> String {
         var launch = [executable] + arguments
         if let user, getuid() == 0 {
             launch = ["/usr/sbin/runuser", "-u", user, "--"] + launch
@@ -23,7 +23,7 @@ public enum ProcessRunner {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var env = ProcessInfo.processInfo.environment

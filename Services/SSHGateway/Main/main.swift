@@ -1,7 +1,6 @@
 import GatewayRuntime
+import SSHGatewayKit
 
-// The SSH gateway. Wiring only: the shared runtime loads the configuration, serves
-// the admin endpoints and runs the protocol listener in one ServiceGroup.
-// The protocol listener is not implemented yet in this build: the gateway starts, serves
-// /healthz, /readyz (which says so) and /metrics, and the admin API.
-await GatewayMain.run(.ssh) { _ in nil }
+// The SSH gateway. Wiring only: the shared runtime loads the configuration, serves the admin
+// endpoints and runs the SSH listener in one ServiceGroup.
+await GatewayMain.run(.ssh) { environment in try SSHListener(environment: environment) }

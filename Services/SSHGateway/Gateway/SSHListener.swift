@@ -1,0 +1,98 @@
+import Foundation
+import GatewayConfig
+import GatewayRecording
+import GatewayRuntime
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSH
+import ServiceLifecycle
+
+/// The SSH listener: password authentication carrying the OIDC token, the user name selecting
+/// the connection, then session channels (exec, shell, sftp) and, where allowed, `direct-tcpip`
+/// forwarding, each relayed to the target over the gateway's own SSH connection.
+public struct SSHListener: Service {
+    let environment: GatewayEnvironment
+    let hostKey: NIOSSHPrivateKey
+
+    public init(environment: GatewayEnvironment) throws {
+        self.environment = environment
+        let stateDirectory = (environment.configuration.recordings.directory as NSString).deletingLastPathComponent
+        self.hostKey = try GatewayHostKey.loadOrCreate(path: environment.endpoint.hostKeyFile, stateDirectory: stateDirectory, logger: environment.logger)
+    }
+
+    public func run() async throws {
+        let listen = environment.endpoint.listen
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [environment, hostKey] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.configure(channel, environment: environment, hostKey: hostKey)
+                }
+            }
+            .bind(host: listen.host, port: listen.port)
+            .get()
+        environment.logger.info("ssh listener started", metadata: ["gateway.listen": "\(listen)", "gateway.host_key": "\(String(openSSHPublicKey: hostKey.publicKey))"])
+        try await withGracefulShutdownHandler {
+            try await server.closeFuture.get()
+        } onGracefulShutdown: {
+            server.close(promise: nil)
+        }
+    }
+
+    static func configure(_ channel: any Channel, environment: GatewayEnvironment, hostKey: NIOSSHPrivateKey) throws {
+        let connection = SSHClientConnection(environment: environment, channel: channel)
+        var configuration = SSHServerConfiguration(
+            hostKeys: [hostKey],
+            userAuthDelegate: TokenPasswordDelegate(connection: connection),
+            globalRequestDelegate: RefuseRemoteForwarding(connection: connection)
+        )
+        // Every request counts, the "none" probe too: enough for three tokens.
+        configuration.maxAuthAttempts = 8
+        let ssh = NIOSSHHandler(
+            role: .server(configuration),
+            allocator: channel.allocator,
+            inboundChildChannelInitializer: { child, type in
+                Self.openChild(child, type: type, connection: connection)
+            }
+        )
+        try channel.pipeline.syncOperations.addHandlers(ssh, ConnectionErrorHandler(connection: connection))
+        channel.closeFuture.whenComplete { _ in connection.closed() }
+    }
+
+    static func openChild(_ child: any Channel, type: SSHChannelType, connection: SSHClientConnection) -> EventLoopFuture<Void> {
+        guard let session = connection.authenticated else {
+            return child.eventLoop.makeFailedFuture(SSHGatewayFailure("not authenticated"))
+        }
+        switch type {
+        case .session:
+            return child.eventLoop.makeCompletedFuture {
+                try child.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                try child.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+                let relay = SessionChannelRelay(owner: connection, session: session, client: child)
+                try child.pipeline.syncOperations.addHandler(SessionChannelHandler(relay: relay, side: .client))
+            }
+        case .directTCPIP(let target):
+            return PortForwarding.open(child, target: target, connection: connection, session: session)
+        case .forwardedTCPIP:
+            return child.eventLoop.makeFailedFuture(SSHGatewayFailure("forwarded-tcpip channels are not accepted from clients"))
+        }
+    }
+}
+
+/// Closes the client's connection on a protocol error (the NIOSSH handler has already told the peer).
+final class ConnectionErrorHandler: ChannelInboundHandler {
+    typealias InboundIn = Any
+    let connection: SSHClientConnection
+
+    init(connection: SSHClientConnection) {
+        self.connection = connection
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        connection.logger.debug("client connection error", metadata: ["gateway.error": "\(error)"])
+        context.close(promise: nil)
+    }
+}
