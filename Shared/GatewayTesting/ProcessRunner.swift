@@ -20,14 +20,29 @@ public enum ProcessRunner {
         // Foundation's Process may never reap the child inside the test runner.
         let outputPath = NSTemporaryDirectory() + "gateway-run-\(UUID().uuidString)"
         defer { unlink(outputPath) }
+        let pid = try spawn(launch, environment: environment ?? [:], stdin: stdin, output: outputPath)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+        let exited = (status & 0x7F) == 0
+        let code = exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        guard code == 0 else {
+            throw Failure(command: launch.joined(separator: " "), status: code, output: text)
+        }
+        return text
+    }
+
+    /// Starts a process in the background with stdin from `stdin` and stdout and stderr
+    /// appended to `output`; the caller waits for it with `waitpid` (see `stop`).
+    public static func spawn(_ launch: [String], environment: [String: String] = [:], stdin: String = "/dev/null", output: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment ?? [:] { env[key] = value }
+        for (key, value) in environment { env[key] = value }
         let argv = launch.map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -52,15 +67,22 @@ public enum ProcessRunner {
         guard spawned == 0 else {
             throw Failure(command: launch.joined(separator: " "), status: -1, output: String(cString: strerror(spawned)))
         }
+        return pid
+    }
+
+    /// SIGTERM, then waits for the process (SIGKILL after `seconds`).
+    public static func stop(_ pid: pid_t, seconds: Double = 10) {
+        kill(pid, SIGTERM)
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
-        let exited = (status & 0x7F) == 0
-        let code = exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        guard code == 0 else {
-            throw Failure(command: launch.joined(separator: " "), status: code, output: text)
+        let deadline = Date().addingTimeInterval(seconds)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                return
+            }
+            usleep(20_000)
         }
-        return text
     }
 
     /// Finds an executable in PATH or in the given extra directories.

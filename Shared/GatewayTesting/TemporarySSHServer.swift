@@ -2,11 +2,12 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 
 /// A real OpenSSH server for tests: Debian's `sshd`, started as `sshd -D -e -f <config>` on a
 /// free loopback port with a generated host key and one authorized key (the key the gateway
 /// uses). It logs in the current user; `stop()` ends it.
-public final class TemporarySSHServer: @unchecked Sendable {
+public final class TemporarySSHServer: Sendable {
     public let port: Int
     public let directory: String
     /// The server's host key line, `ssh-ed25519 AAAA...`, for `upstream.host_key`.
@@ -14,7 +15,8 @@ public final class TemporarySSHServer: @unchecked Sendable {
     /// The private key sshd accepts (the gateway's upstream key), OpenSSH format.
     public let clientKeyFile: String
     public let user: String
-    let process: Process
+    let pid: pid_t
+    private let stopped = Mutex(false)
 
     public static func start(keyType: String = "ed25519") throws -> TemporarySSHServer {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") else { throw TemporarySSHServerError.notInstalled }
@@ -48,20 +50,16 @@ public final class TemporarySSHServer: @unchecked Sendable {
 
             """
         try config.write(toFile: directory + "/sshd_config", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-        process.arguments = ["-D", "-e", "-f", directory + "/sshd_config"]
-        FileManager.default.createFile(atPath: directory + "/sshd.log", contents: nil)
-        let log = FileHandle(forWritingAtPath: directory + "/sshd.log")
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        // posix_spawn, not Foundation's Process: Process reaps children on one thread and
+        // blocks it in wait4 for a long-running child, so other processes are never reaped.
+        let pid = try ProcessRunner.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"], output: directory + "/sshd.log")
         let server = TemporarySSHServer(
             port: port, directory: directory, hostPublicKey: hostPublicKey, clientKeyFile: directory + "/gateway_key",
-            user: ProcessInfo.processInfo.environment["USER"] ?? (getuid() == 0 ? "root" : NSUserName()), process: process
+            user: ProcessInfo.processInfo.environment["USER"] ?? (getuid() == 0 ? "root" : NSUserName()), pid: pid
         )
         for _ in 0..<100 {
-            if !process.isRunning { throw TemporarySSHServerError.exited(server.log) }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { throw TemporarySSHServerError.exited(server.log) }
             if Self.accepts(port: port) { return server }
             usleep(50_000)
         }
@@ -69,21 +67,20 @@ public final class TemporarySSHServer: @unchecked Sendable {
         throw TemporarySSHServerError.exited(server.log)
     }
 
-    init(port: Int, directory: String, hostPublicKey: String, clientKeyFile: String, user: String, process: Process) {
+    init(port: Int, directory: String, hostPublicKey: String, clientKeyFile: String, user: String, pid: pid_t) {
         self.port = port
         self.directory = directory
         self.hostPublicKey = hostPublicKey
         self.clientKeyFile = clientKeyFile
         self.user = user
-        self.process = process
+        self.pid = pid
     }
 
     public var log: String { String(decoding: FileManager.default.contents(atPath: directory + "/sshd.log") ?? Data(), as: UTF8.self) }
 
     public func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        guard !stopped.withLock({ value in defer { value = true }; return value }) else { return }
+        ProcessRunner.stop(pid)
     }
 
     static func accepts(port: Int) -> Bool {

@@ -257,7 +257,9 @@ final class SessionChannelRelay: @unchecked Sendable {
     private func openUpstream() {
         guard phase == .deciding, let kind else { return }
         phase = .opening
-        if masking.scansValues {
+        // SFTP is a binary protocol with length-prefixed fields: masking would corrupt it.
+        // File transfers are audited by path instead (see SFTPRequestDecoder).
+        if masking.scansValues && sftp == nil {
             stdout = masking.makeStream()
             stderr = masking.makeStream()
         }

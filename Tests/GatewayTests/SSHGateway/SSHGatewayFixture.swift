@@ -1,0 +1,140 @@
+import Foundation
+import GatewayTesting
+
+/// A real OpenSSH server, a test identity provider and a running ssh-gateway in front, with
+/// connections that differ in what they allow: `web` (guardrails, approvals, masking, sftp),
+/// `locked` (no sftp), `forward` (port forwarding, no masking), `wrong-key` (a pinned host key
+/// that is not the server's) and `down` (nothing listening).
+struct SSHGatewayFixture {
+    let idp: TestIdentityProvider
+    let sshd: TemporarySSHServer
+    let gateway: GatewayProcess
+    let directory: String
+    let port: Int
+    let adminPort: Int
+
+    static func start(environmentFile: String? = nil) async throws -> SSHGatewayFixture {
+        let sshd = try TemporarySSHServer.start()
+        let idp = try await TestIdentityProvider.start()
+        let directory = NSTemporaryDirectory() + "gateway-ssh-e2e-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try ProcessRunner.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", directory + "/impostor"])
+        let impostor = try String(contentsOfFile: directory + "/impostor.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let port = ProcessRunner.freePort()
+        let adminPort = ProcessRunner.freePort()
+        let closedPort = ProcessRunner.freePort()
+        func upstream(port: Int = sshd.port, hostKey: String = sshd.hostPublicKey) -> String {
+            "{ host: 127.0.0.1, port: \(port), user: \(sshd.user), private_key_file: \(sshd.clientKeyFile), host_key: \"\(hostKey)\" }"
+        }
+        let yaml = """
+            identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
+            state: { url: "sqlite://\(directory)/state.sqlite" }
+            recordings: { dir: \(directory)/recordings }
+            admin_groups: [security]
+            services:
+              ssh: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort), host_key_file: \(directory)/gateway_host_key }
+            connections:
+              - name: web
+                type: ssh
+                upstream: \(upstream())
+                allow_groups: [agents]
+                allow_sftp: true
+                guardrails:
+                  - { name: no-rm-rf, pattern: 'rm\\s+-[a-z]*r[a-z]*f', message: "recursive force delete is blocked" }
+                approvals:
+                  - { name: restarts, pattern: '^\\s*systemctl\\s+restart\\b', reviewer_groups: [dba], timeout: 20s }
+                masking: { entities: [EMAIL] }
+              - name: locked
+                type: ssh
+                upstream: \(upstream())
+                allow_groups: [agents]
+              - name: forward
+                type: ssh
+                upstream: \(upstream())
+                allow_groups: [agents]
+                allow_port_forwarding: true
+                record: false
+              - name: wrong-key
+                type: ssh
+                upstream: \(upstream(hostKey: impostor))
+                allow_groups: [agents]
+              - name: down
+                type: ssh
+                upstream: \(upstream(port: closedPort))
+                allow_groups: [agents]
+              - name: ops-only
+                type: ssh
+                upstream: \(upstream())
+                allow_groups: [ops]
+            """
+        try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
+        let gateway = try await GatewayProcess.start(binary: "ssh-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort)
+        return SSHGatewayFixture(idp: idp, sshd: sshd, gateway: gateway, directory: directory, port: port, adminPort: adminPort)
+    }
+
+    func stop() async -> Int32 {
+        let status = await gateway.stop()
+        await idp.stop()
+        sshd.stop()
+        return status
+    }
+
+    func agentToken() throws -> String { try idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"]) }
+
+    static let clientOptions = [
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+        "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+        "-o", "ConnectTimeout=10",
+    ]
+
+    /// Runs OpenSSH's `ssh` through the gateway with the token as the password (via sshpass);
+    /// returns the exit status and stdout and stderr together.
+    func ssh(
+        _ connection: String, _ command: String? = nil, token: String? = nil, stdin: String = "/dev/null", options: [String] = [],
+        environment: [String: String] = [:]
+    ) throws -> (status: Int32, output: String) {
+        var arguments = ["-e", "/usr/bin/ssh"] + Self.clientOptions + options + ["-p", "\(port)", "\(connection)@127.0.0.1"]
+        if let command { arguments.append(command) }
+        var env = environment
+        env["SSHPASS"] = try token ?? agentToken()
+        do {
+            return (0, try ProcessRunner.run("/usr/bin/sshpass", arguments, environment: env, stdin: stdin))
+        } catch let failure as ProcessRunner.Failure {
+            return (failure.status, failure.output)
+        }
+    }
+
+    /// `sftp -b batch` through the gateway.
+    func sftp(_ connection: String, batch: String) throws -> (status: Int32, output: String) {
+        let batchFile = directory + "/batch-\(UUID().uuidString.prefix(6))"
+        try batch.write(toFile: batchFile, atomically: true, encoding: .utf8)
+        let arguments = ["-e", "/usr/bin/sftp"] + Self.clientOptions + ["-o", "BatchMode=no", "-b", batchFile, "-P", "\(port)", "\(connection)@127.0.0.1"]
+        do {
+            return (0, try ProcessRunner.run("/usr/bin/sshpass", arguments, environment: ["SSHPASS": try agentToken()]))
+        } catch let failure as ProcessRunner.Failure {
+            return (failure.status, failure.output)
+        }
+    }
+
+    func audit(_ query: String = "") async throws -> [[String: Any]] {
+        let security = try idp.token(subject: "sec-1", groups: ["security"])
+        let response = try await HTTPProbe.get(host: "127.0.0.1", port: adminPort, path: "/api/audit?limit=500\(query)", token: security)
+        return response.json() as? [[String: Any]] ?? []
+    }
+
+    /// Recording folders, newest last.
+    func recordings() -> [String] {
+        let root = directory + "/recordings"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return names.filter { $0.hasPrefix("s-") }.sorted().map { root + "/" + $0 }
+    }
+
+    func pendingReview(token: String) async throws -> [String: Any]? {
+        for _ in 0..<100 {
+            let list = try await HTTPProbe.get(host: "127.0.0.1", port: adminPort, path: "/api/reviews?status=pending", token: token)
+            if let first = (list.json() as? [[String: Any]])?.first { return first }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+}
