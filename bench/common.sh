@@ -1,5 +1,5 @@
 # Shared by the bench scripts (sourced, not run): a work folder cleaned up on exit, free
-# ports, a PostgreSQL, the test identity provider and a release postgres-gateway.
+# ports, a PostgreSQL, the test identity provider and a release gateway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps
@@ -33,9 +33,9 @@ start_idp() {
   for _ in $(seq 50); do [ -f "$work/tokens/expired.jwt" ] && break; sleep 0.2; done
 }
 
-# start_gateway: postgres-gateway with $work/gateway.yaml, waiting for /healthz.
+# start_gateway [BINARY]: postgres-gateway (or BINARY) with $work/gateway.yaml, waiting for /healthz.
 start_gateway() {
-  BENCH_PW=bench .build/release/postgres-gateway --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 &
+  BENCH_PW=bench .build/release/${1:-postgres-gateway} --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 &
   echo $! > "$work/gateway.pid"
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$adminport/healthz" >/dev/null && break; sleep 0.2; done
 }

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# OpenSSH's client against one sshd through three paths in one run: direct, through OpenSSH
+# as a ProxyJump host (the same sshd, jumping to itself) and through ssh-gateway with
+# recording on. Measures `cat` of a large file (throughput) and `true` run N times one after
+# another (per-command latency, connection set-up included). Prints a table with ratios.
+#   bench/ssh-bench.sh [size-MiB] [commands]
+size_mib=${1:-1024}
+commands=${2:-100}
+source "$(dirname "$0")/common.sh"
+swift build -c release --product ssh-gateway >/dev/null
+sshport=$(freeport)
+mkdir -p /run/sshd && chmod 755 /run/sshd
+
+ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
+ssh-keygen -q -t ed25519 -N '' -f "$work/gateway_key"
+cat "$work/client_key.pub" "$work/gateway_key.pub" > "$work/authorized_keys"
+cat > "$work/sshd_config" <<CONF
+Port $sshport
+ListenAddress 127.0.0.1
+HostKey $work/host_key
+PidFile $work/sshd-own.pid
+AuthorizedKeysFile $work/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+PermitRootLogin prohibit-password
+AllowTcpForwarding yes
+MaxStartups 100
+CONF
+/usr/sbin/sshd -D -e -f "$work/sshd_config" 2> "$work/sshd.log" &
+echo $! > "$work/sshd.pid"
+
+start_idp
+cat > "$work/gateway.yaml" <<YAML
+identity: { issuer: http://127.0.0.1:$idpport, audience: access-gateway }
+state: { url: "sqlite://$work/state.sqlite" }
+recordings: { dir: $work/recordings }
+services:
+  ssh: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport, host_key_file: $work/gateway_host_key }
+connections:
+  - name: bench
+    type: ssh
+    upstream: { host: 127.0.0.1, port: $sshport, user: $(id -un), private_key_file: $work/gateway_key, host_key: "$(cut -d' ' -f1,2 "$work/host_key.pub")" }
+    allow_groups: [agents]
+    guardrails: [{ name: no-rm-rf, pattern: 'rm\s+-[a-z]*r[a-z]*f' }]
+    record: true
+YAML
+start_gateway ssh-gateway
+
+# Every path uses the cipher swift-nio-ssh offers, so the crypto work is the same.
+common=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=no
+        -c aes128-gcm@openssh.com -o ControlMaster=no -o ControlPath=none)
+printf '#!/bin/sh\ncat %s\n' "$work/tokens/agent.jwt" > "$work/askpass"; chmod 755 "$work/askpass"
+direct=(ssh "${common[@]}" -i "$work/client_key" -o IdentitiesOnly=yes -p $sshport "$(id -un)@127.0.0.1")
+# ProxyJump, spelled as the ProxyCommand it stands for, so the hop gets the same options.
+jump=(ssh "${common[@]}" -i "$work/client_key" -o IdentitiesOnly=yes
+      -o "ProxyCommand=ssh ${common[*]} -i $work/client_key -o IdentitiesOnly=yes -W %h:%p -p $sshport $(id -un)@127.0.0.1"
+      -p $sshport "$(id -un)@127.0.0.1")
+gateway=(env SSH_ASKPASS="$work/askpass" SSH_ASKPASS_REQUIRE=force ssh "${common[@]}" -o PreferredAuthentications=password -o PubkeyAuthentication=no -p $gwport bench@127.0.0.1)
+
+# A text file (base64), so the recording stores it as text, as it would a log being read.
+head -c $((size_mib * 1024 * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 > "$work/big.txt"
+bytes=$(stat -c %s "$work/big.txt")
+"${direct[@]}" true && "${jump[@]}" true && "${gateway[@]}" true
+
+now() { date +%s.%N; }
+declare -A mbps latency
+for path in direct jump gateway; do
+  declare -n cmd=$path
+  start=$(now); "${cmd[@]}" "cat $work/big.txt" > "$work/out.txt"; end=$(now)
+  cmp -s "$work/big.txt" "$work/out.txt" || { echo "$path: output differs" >&2; exit 1; }
+  mbps[$path]=$(echo "$bytes / ($end - $start) / 1048576" | bc -l)
+  start=$(now); for _ in $(seq $commands); do "${cmd[@]}" true; done; end=$(now)
+  latency[$path]=$(echo "($end - $start) * 1000 / $commands" | bc -l)
+  rm -f "$work/out.txt"
+done
+rss=$(grep VmHWM /proc/$(cat "$work/gateway.pid")/status | awk '{print $2}')
+
+printf '\n%-28s %12s %12s %12s\n' "" direct proxyjump gateway
+printf '%-28s %12.1f %12.1f %12.1f\n' "cat $((bytes / 1048576)) MiB (MiB/s)" "${mbps[direct]}" "${mbps[jump]}" "${mbps[gateway]}"
+printf '%-28s %12.1f %12.1f %12.1f\n' "true x$commands (ms each)" "${latency[direct]}" "${latency[jump]}" "${latency[gateway]}"
+printf '\nthroughput gateway/proxyjump: %.2f   gateway/direct: %.2f\n' "$(echo "${mbps[gateway]} / ${mbps[jump]}" | bc -l)" "$(echo "${mbps[gateway]} / ${mbps[direct]}" | bc -l)"
+printf 'latency    gateway/proxyjump: %.2f   gateway/direct: %.2f\n' "$(echo "${latency[gateway]} / ${latency[jump]}" | bc -l)" "$(echo "${latency[gateway]} / ${latency[direct]}" | bc -l)"
+printf 'gateway peak RSS: %d MiB; recording: %s\n' "$((rss / 1024))" "$(du -sh "$work/recordings" | cut -f1)"
