@@ -118,8 +118,10 @@ struct SSHGatewayTests {
         #expect(FileManager.default.fileExists(atPath: marker))
         #expect(await fixture.stop() == 0)
 
+        // The pty session: its cast holds the keys typed (`i` events) as well as the output.
         let shell = try #require(fixture.recordings().first { folder in
             (try? String(contentsOfFile: folder + "/events.jsonl", encoding: .utf8))?.contains("\"type\":\"line\"") == true
+                && (try? String(contentsOfFile: folder + "/terminal.cast", encoding: .utf8))?.contains("\"i\"") == true
         })
         let events = try String(contentsOfFile: shell + "/events.jsonl", encoding: .utf8)
         #expect(events.contains("\"decision\":\"block\""))
