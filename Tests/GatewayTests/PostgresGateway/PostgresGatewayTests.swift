@@ -311,23 +311,8 @@ struct PostgresGatewayTests {
 
 @Suite("psycopg through postgres-gateway", .serialized)
 struct PsycopgTests {
-    /// A virtualenv with psycopg from PyPI, created once under .build.
-    static func python() throws -> String {
-        let venv = FileManager.default.currentDirectoryPath + "/.build/py-venv"
-        let python = venv + "/bin/python"
-        if !FileManager.default.fileExists(atPath: python) {
-            try ProcessRunner.run("/usr/bin/python3", ["-m", "venv", venv])
-        }
-        do {
-            try ProcessRunner.run(python, ["-c", "import psycopg"])
-        } catch {
-            try ProcessRunner.run(venv + "/bin/pip", ["install", "-q", "psycopg[binary]"])
-        }
-        return python
-    }
-
     @Test func driverScenarios() async throws {
-        let python = try Self.python()
+        let python = try PythonEnvironment.python(importing: "psycopg", from: "psycopg[binary]")
         let fixture = try await PostgresGatewayFixture.start()
         let script = FileManager.default.currentDirectoryPath + "/Tests/Python/driver_test.py"
         let conninfo = "host=127.0.0.1 port=\(fixture.port) dbname=orders user=agent password=\(try fixture.agentToken())"

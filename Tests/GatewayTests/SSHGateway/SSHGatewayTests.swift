@@ -227,4 +227,24 @@ struct SSHGatewayTests {
         let meta = try String(contentsOfFile: fixture.directory + "/recordings/\(id)/meta.json", encoding: .utf8)
         #expect(meta.contains("killed"))
     }
+
+    @Test func channelLevelCasesWithParamiko() async throws {
+        let python = try PythonEnvironment.python(importing: "paramiko", from: "paramiko")
+        let fixture = try await SSHGatewayFixture.start()
+        let script = FileManager.default.currentDirectoryPath + "/Tests/Python/ssh_channels_test.py"
+        let dba = try fixture.idp.token(subject: "dba-1", groups: ["dba"])
+        let result: String
+        do {
+            result = try ProcessRunner.run(python, [script, "\(fixture.port)", try fixture.agentToken(), "http://127.0.0.1:\(fixture.adminPort)", dba])
+        } catch let failure as ProcessRunner.Failure {
+            result = failure.output
+        }
+        #expect(result.contains("failures: 0"), "\(result)")
+        #expect(await fixture.stop() == 0)
+        // The resize is in the cast as an `r` event.
+        let resized = fixture.recordings().contains { folder in
+            (try? String(contentsOfFile: folder + "/terminal.cast", encoding: .utf8))?.contains("\"r\", \"132x43\"") == true
+        }
+        #expect(resized)
+    }
 }
