@@ -79,14 +79,15 @@ public final class TrackedSession: Sendable {
         ended.status = status
         ended.endedAt = Date()
         try? await environment.store.upsert(ended)
-        environment.sessions.remove(id)
-        environment.metrics.sessionEnded(connection: connection.name)
         do {
             try recorder?.finish(status: status.rawValue)
         } catch {
             logger.error("the session recording could not be sealed", metadata: ["gateway.error": "\(error)"])
         }
         await environment.audit.record(status == .killed ? "kill" : "disconnect", identity: identity, connection: connection.name, session: id, clientAddress: clientAddress)
+        // Last: a shutdown drains until the registry is empty, then closes the store.
+        environment.sessions.remove(id)
+        environment.metrics.sessionEnded(connection: connection.name)
         logger.info("session ended")
     }
 }

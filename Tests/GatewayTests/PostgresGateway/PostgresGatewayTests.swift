@@ -167,7 +167,7 @@ struct PostgresGatewayTests {
     @Test func killThroughTheAdminAPIEndsTheSession() async throws {
         let fixture = try await PostgresGatewayFixture.start()
         let token = try fixture.agentToken()
-        let running = Task.detached { try fixture.psql(["SELECT pg_sleep(30)"], token: token) }
+        let running = onOwnThread { try fixture.psql(["SELECT pg_sleep(30)"], token: token) }
         let security = try fixture.idp.token(subject: "sec-1", groups: ["security"])
         var sessionID: String?
         for _ in 0..<100 {
@@ -221,7 +221,7 @@ struct PostgresGatewayTests {
     @Test func heldStatementRunsAfterApproval() async throws {
         let fixture = try await PostgresGatewayFixture.start()
         let token = try fixture.agentToken()
-        let psqlTask = Task.detached { try fixture.psql(["/* reason: fix ticket 7 */ UPDATE customers SET note = 'approved' WHERE id = 2"], token: token) }
+        let psqlTask = onOwnThread { try fixture.psql(["/* reason: fix ticket 7 */ UPDATE customers SET note = 'approved' WHERE id = 2"], token: token) }
         let dba = try fixture.idp.token(subject: "dba-1", groups: ["dba"])
         let pending = try #require(try await Self.firstPendingReview(fixture, token: dba))
         #expect(pending["justification"] as? String == "fix ticket 7")
@@ -236,7 +236,7 @@ struct PostgresGatewayTests {
         #expect(try fixture.direct("SELECT note FROM customers WHERE id = 2").contains("approved"))
 
         // A rejection answers with an error naming the review; the session stays usable.
-        let second = Task.detached { try fixture.psql(["UPDATE customers SET note = 'nope' WHERE id = 1", "SELECT 'after'"], token: token) }
+        let second = onOwnThread { try fixture.psql(["UPDATE customers SET note = 'nope' WHERE id = 1", "SELECT 'after'"], token: token) }
         let rejectID = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
         _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(rejectID)/reject", token: dba, json: ["comment": "not today"])
         let rejected = try await second.value
@@ -249,7 +249,7 @@ struct PostgresGatewayTests {
         let fixture = try await PostgresGatewayFixture.start()
         let token = try fixture.agentToken()
         let dba = try fixture.idp.token(subject: "dba-1", groups: ["dba"])
-        let first = Task.detached { try fixture.psql(["VACUUM customers"], token: token) }
+        let first = onOwnThread { try fixture.psql(["VACUUM customers"], token: token) }
         let review = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
         _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(review)/approve", token: dba)
         #expect(try await first.value.output.contains("VACUUM"))
@@ -258,13 +258,13 @@ struct PostgresGatewayTests {
         #expect(second.output.contains("VACUUM"))
         #expect(!second.output.contains("is pending"))
         // Someone else is not covered by the agent's window.
-        let other = Task.detached { try fixture.psql(["VACUUM customers"], token: try fixture.idp.token(subject: "agent-2", groups: ["agents"])) }
+        let other = onOwnThread { try fixture.psql(["VACUUM customers"], token: try fixture.idp.token(subject: "agent-2", groups: ["agents"])) }
         let otherReview = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
         _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(otherReview)/reject", token: dba, json: ["comment": "no"])
         #expect(try await other.value.output.contains("rejected"))
         // After the window: held again.
         try await Task.sleep(for: .seconds(6.5))
-        let third = Task.detached { try fixture.psql(["VACUUM customers"], token: token) }
+        let third = onOwnThread { try fixture.psql(["VACUUM customers"], token: token) }
         let again = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
         #expect(again != review)
         _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(again)/reject", token: dba, json: ["comment": "window over"])
@@ -277,7 +277,7 @@ struct PostgresGatewayTests {
         let fixture = try await PostgresGatewayFixture.start(webhook: receiver.url)
         let token = try fixture.agentToken()
         let dba = try fixture.idp.token(subject: "dba-1", groups: ["dba"])
-        let held = Task.detached { try fixture.psql(["UPDATE customers SET note = 'x' WHERE id = 1"], token: token) }
+        let held = onOwnThread { try fixture.psql(["UPDATE customers SET note = 'x' WHERE id = 1"], token: token) }
         let review = try #require(try await Self.firstPendingReview(fixture, token: dba)?["id"] as? String)
         _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(review)/approve", token: dba)
         #expect(try await held.value.output.contains("UPDATE 1"))

@@ -72,7 +72,7 @@ struct SSHGatewayTests {
     @Test func heldCommandRunsAfterApprovalAndNotAfterRejection() async throws {
         let fixture = try await SSHGatewayFixture.start()
         let token = try fixture.agentToken()
-        let approved = Task.detached {
+        let approved = onOwnThread {
             try fixture.ssh("web", "systemctl restart demo-unit 2>/dev/null; echo restarted", token: token, options: ["-o", "SendEnv=GATEWAY_REASON"], environment: ["GATEWAY_REASON": "ticket 42"])
         }
         let dba = try fixture.idp.token(subject: "dba-1", email: "dba@example.com", groups: ["dba"])
@@ -88,7 +88,7 @@ struct SSHGatewayTests {
         #expect(result.output.contains("restarted"))
         #expect(result.status == 0)
 
-        let rejected = Task.detached { try fixture.ssh("web", "systemctl restart demo-unit; echo should-not-run", token: token) }
+        let rejected = onOwnThread { try fixture.ssh("web", "systemctl restart demo-unit; echo should-not-run", token: token) }
         let second = try #require(try await fixture.pendingReview(token: dba)?["id"] as? String)
         _ = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(second)/reject", token: dba, json: ["comment": "not now"])
         let refused = try await rejected.value
@@ -208,7 +208,7 @@ struct SSHGatewayTests {
     @Test func killThroughTheAdminAPIEndsTheSession() async throws {
         let fixture = try await SSHGatewayFixture.start()
         let token = try fixture.agentToken()
-        let long = Task.detached { try fixture.ssh("web", "echo started; sleep 60; echo finished", token: token) }
+        let long = onOwnThread { try fixture.ssh("web", "echo started; sleep 60; echo finished", token: token) }
         let security = try fixture.idp.token(subject: "sec-1", groups: ["security"])
         var sessionID: String?
         for _ in 0..<100 where sessionID == nil {
