@@ -163,6 +163,7 @@ public enum GatewayMain {
         if let protocolListener { services.append(protocolListener) }
         services.append(SessionDrain(sessions: sessions, logger: logger))
         services.append(ReviewChangeListener(store: store, watcher: environment.reviews))
+        services.append(ReviewExpirySweeper(store: store, audit: audit, webhooks: environment.webhooks, service: service.serviceName, logger: logger))
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },
