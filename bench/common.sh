@@ -33,6 +33,19 @@ start_idp() {
   for _ in $(seq 50); do [ -f "$work/tokens/expired.jwt" ] && break; sleep 0.2; done
 }
 
+# gateway_yaml "SERVICE: {...}": the shared head of $work/gateway.yaml (the IdP, a SQLite state
+# store, recordings) with the one service line; the caller appends its connections.
+gateway_yaml() {
+  cat > "$work/gateway.yaml" <<YAML
+identity: { issuer: http://127.0.0.1:$idpport, audience: access-gateway }
+state: { url: "sqlite://$work/state.sqlite" }
+recordings: { dir: $work/recordings }
+services:
+  $1
+connections:
+YAML
+}
+
 # start_gateway [BINARY]: postgres-gateway (or BINARY) with $work/gateway.yaml, waiting for /healthz.
 start_gateway() {
   BENCH_PW=bench .build/release/${1:-postgres-gateway} --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 &

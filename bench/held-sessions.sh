@@ -10,13 +10,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true   # 1,000 sessions need ~2,000 des
 start_postgres "-c max_connections=$((count + 20)) -c shared_buffers=32MB"
 PGPASSWORD=bench psql -h 127.0.0.1 -p $pgport -U bench -d bench -qc "CREATE TABLE accounts (id int PRIMARY KEY, balance int); INSERT INTO accounts SELECT g, 0 FROM generate_series(1, $count) g"
 start_idp
-cat > "$work/gateway.yaml" <<YAML
-identity: { issuer: http://127.0.0.1:$idpport, audience: access-gateway }
-state: { url: "sqlite://$work/state.sqlite" }
-recordings: { dir: $work/recordings }
-services:
-  postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }
-connections:
+gateway_yaml "postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }"
+cat >> "$work/gateway.yaml" <<YAML
   - name: bench
     type: postgres
     upstream: { host: 127.0.0.1, port: $pgport, database: bench, user: bench, password_env: BENCH_PW, tls: disable }

@@ -30,13 +30,8 @@ chown -R postgres "$work/pgbouncer.ini" "$work/userlist.txt"; chmod 777 "$work"
 runuser -u postgres -- pgbouncer -d "$work/pgbouncer.ini"
 
 start_idp
-cat > "$work/gateway.yaml" <<YAML
-identity: { issuer: http://127.0.0.1:$idpport, audience: access-gateway }
-state: { url: "sqlite://$work/state.sqlite" }
-recordings: { dir: $work/recordings }
-services:
-  postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }
-connections:
+gateway_yaml "postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }"
+cat >> "$work/gateway.yaml" <<YAML
   - name: bench
     type: postgres
     upstream: { host: 127.0.0.1, port: $pgport, database: bench, user: bench, password_env: BENCH_PW, tls: disable }

@@ -32,13 +32,8 @@ CONF
 echo $! > "$work/sshd.pid"
 
 start_idp
-cat > "$work/gateway.yaml" <<YAML
-identity: { issuer: http://127.0.0.1:$idpport, audience: access-gateway }
-state: { url: "sqlite://$work/state.sqlite" }
-recordings: { dir: $work/recordings }
-services:
-  ssh: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport, host_key_file: $work/gateway_host_key }
-connections:
+gateway_yaml "ssh: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport, host_key_file: $work/gateway_host_key }"
+cat >> "$work/gateway.yaml" <<YAML
   - name: bench
     type: ssh
     upstream: { host: 127.0.0.1, port: $sshport, user: $(id -un), private_key_file: $work/gateway_key, host_key: "$(cut -d' ' -f1,2 "$work/host_key.pub")" }

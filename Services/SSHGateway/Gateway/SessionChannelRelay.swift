@@ -307,6 +307,12 @@ final class SessionChannelRelay: @unchecked Sendable {
         }
         replies.append(true)
         phase = .running
+        drainQueued()
+    }
+
+    /// Sends what the client sent while the target was not ready or a line was held (a line
+    /// in it may be held again), then its EOF if it came, then reads on.
+    private func drainQueued() {
         let queued = self.queued
         self.queued = []
         for data in queued { clientData(data) }
@@ -425,12 +431,7 @@ final class SessionChannelRelay: @unchecked Sendable {
                 heldSteps = []
                 runSteps(steps[...])
                 guard !lineHeld else { return }
-                let queued = self.queued
-                self.queued = []
-                for data in queued { clientData(data) }
-                flushUpstream()
-                forwardClientEOFIfDone()
-                resumeClientReads()
+                drainQueued()
             }
             return false
         }
