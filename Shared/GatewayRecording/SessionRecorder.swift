@@ -17,6 +17,8 @@ public final class SessionRecorder: Sendable {
     private let state: Mutex<State>
     private let signer: RecordingSigner?
     private let syncTask: Mutex<Task<Void, Never>?>
+    private let castQueue = DispatchQueue(label: "gateway.recording.cast")
+    private let castBacklog = Atomic<Int>(0)
 
     struct State: ~Copyable {
         var meta: RecordingMeta
@@ -108,35 +110,59 @@ public final class SessionRecorder: Sendable {
 
     /// Terminal output (`o` event).
     public func output(_ bytes: some Collection<UInt8>) {
-        castEvent(code: "o", bytes: bytes, input: false)
+        let copy = Array(bytes)
+        enqueueCast(copy.count) { recorder, time in recorder.castEvent(code: "o", bytes: copy, input: false, time: time) }
     }
 
     /// Terminal input (`i` event).
     public func input(_ bytes: some Collection<UInt8>) {
-        castEvent(code: "i", bytes: bytes, input: true)
+        let copy = Array(bytes)
+        enqueueCast(copy.count) { recorder, time in recorder.castEvent(code: "i", bytes: copy, input: true, time: time) }
     }
 
     /// Terminal resize (`r` event, "COLSxROWS").
     public func resize(width: Int, height: Int) {
-        state.withLock { state in
-            guard !state.sealed, let cast = state.cast else { return }
-            let line = Self.castLine(elapsed: Date().timeIntervalSince(state.castStart), code: "r", text: "\(width)x\(height)")
-            do { try cast.append(line) } catch { state.failed = "\(error)" }
+        enqueueCast(0) { recorder, time in
+            recorder.state.withLock { state in
+                guard !state.sealed, let cast = state.cast else { return }
+                let line = Self.castLine(elapsed: time.timeIntervalSince(state.castStart), code: "r", text: "\(width)x\(height)")
+                do { try cast.append(line) } catch { state.failed = "\(error)" }
+            }
         }
     }
 
-    private func castEvent(code: String, bytes: some Collection<UInt8>, input: Bool) {
+    /// Cast events are encoded and written in order on the recorder's serial queue, so the
+    /// caller (an event loop relaying a terminal) only copies the bytes. Past
+    /// `castBacklogLimit` bytes not yet written, the caller waits for the queue: memory stays
+    /// bounded and the relay slows to the disk's pace.
+    private func enqueueCast(_ count: Int, _ write: @escaping @Sendable (SessionRecorder, Date) -> Void) {
+        let time = Date()
+        let work: @Sendable () -> Void = { [self] in
+            write(self, time)
+            castBacklog.subtract(count, ordering: .relaxed)
+        }
+        if castBacklog.add(count, ordering: .relaxed).newValue > Self.castBacklogLimit {
+            castQueue.sync(execute: work)
+        } else {
+            castQueue.async(execute: work)
+        }
+    }
+
+    static let castBacklogLimit = 4 << 20
+
+    private func castEvent(code: String, bytes: some Collection<UInt8>, input: Bool, time: Date) {
         state.withLock { state in
             guard !state.sealed, let cast = state.cast else { return }
             let text = input ? state.inputCarry.decode(bytes) : state.outputCarry.decode(bytes)
             guard !text.isEmpty else { return }
-            let line = Self.castLine(elapsed: Date().timeIntervalSince(state.castStart), code: code, text: text)
+            let line = Self.castLine(elapsed: time.timeIntervalSince(state.castStart), code: code, text: text)
             do { try cast.append(line) } catch { state.failed = "\(error)" }
         }
     }
 
-    /// Writes buffered data and fsyncs.
+    /// Writes buffered data (cast events still queued included) and fsyncs.
     public func sync() {
+        castQueue.sync {}
         state.withLock { state in
             guard !state.sealed else { return }
             do {
@@ -153,6 +179,7 @@ public final class SessionRecorder: Sendable {
     @discardableResult
     public func finish(status: String = "ended", end: Date = Date()) throws -> RecordingSeal? {
         syncTask.withLock { $0?.cancel() }
+        castQueue.sync {}
         let prepared: RecordingMeta? = try state.withLock { state in
             guard !state.sealed else { return nil }
             state.sealed = true
