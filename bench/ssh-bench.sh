@@ -3,7 +3,7 @@
 # as a ProxyJump host (the same sshd, jumping to itself) and through ssh-gateway with
 # recording on. Measures `cat` of a large file (throughput) and `true` run N times one after
 # another (per-command latency, connection set-up included). Prints a table with ratios.
-#   bench/ssh-bench.sh [size-MiB] [commands]
+#   bench/ssh-bench.sh [size-MiB] [commands]      (RECORD=false: the gateway without recording)
 size_mib=${1:-1024}
 commands=${2:-100}
 source "$(dirname "$0")/common.sh"
@@ -39,7 +39,7 @@ cat >> "$work/gateway.yaml" <<YAML
     upstream: { host: 127.0.0.1, port: $sshport, user: $(id -un), private_key_file: $work/gateway_key, host_key: "$(cut -d' ' -f1,2 "$work/host_key.pub")" }
     allow_groups: [agents]
     guardrails: [{ name: no-rm-rf, pattern: 'rm\s+-[a-z]*r[a-z]*f' }]
-    record: true
+    record: ${RECORD:-true}
 YAML
 start_gateway ssh-gateway
 

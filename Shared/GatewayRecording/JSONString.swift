@@ -1,5 +1,6 @@
-/// Fast JSON string escaping for the asciicast hot path: runs of bytes that need no escape
-/// are copied in one go (terminal output is mostly such runs).
+/// Fast JSON string escaping for the asciicast hot path: eight bytes are checked at a time,
+/// and runs of bytes that need no escape are copied in one go (terminal output is mostly such
+/// runs).
 enum JSONString {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
@@ -9,12 +10,23 @@ enum JSONString {
         output.reserveCapacity(output.count + text.utf8.count + 16)
         output.append(UInt8(ascii: "\""))
         text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress else { return }
+            let count = bytes.count
             var runStart = 0
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
-                guard byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F else { continue }
-                if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-                runStart = index + 1
+            var index = 0
+            while index < count {
+                if index + 8 <= count, !needsEscape(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) {
+                    index += 8
+                    continue
+                }
+                let byte = base[index]
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F else {
+                    index += 1
+                    continue
+                }
+                if runStart < index { output.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: index - runStart)) }
+                index += 1
+                runStart = index
                 switch byte {
                 case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
                 case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
@@ -27,8 +39,19 @@ enum JSONString {
                     output.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
                 }
             }
-            if runStart < bytes.count { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+            if runStart < count { output.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: count - runStart)) }
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of the eight bytes is a control byte, `"`, `\` or DEL (the classic
+    /// "has a zero byte" and "has a byte less than n" word tricks; exact as a yes/no answer).
+    @inline(__always)
+    static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+        let control = (word &- ones &* 0x20) & ~word & highs
+        return (control | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C)) | hasZero(word ^ (ones &* 0x7F))) != 0
     }
 }
