@@ -27,6 +27,12 @@ final class AppendingFile {
         if buffer.count >= bufferLimit { try writeBuffer() }
     }
 
+    /// Lets `build` append straight into the buffer (no intermediate array).
+    func append(building build: (inout [UInt8]) -> Void) throws {
+        build(&buffer)
+        if buffer.count >= bufferLimit { try writeBuffer() }
+    }
+
     /// Writes the buffer to the kernel (no fsync).
     func writeBuffer() throws {
         guard !buffer.isEmpty else { return }

@@ -150,9 +150,23 @@ public final class SessionRecorder: Sendable {
 
     static let castBacklogLimit = 4 << 20
 
-    private func castEvent(code: String, bytes: some Collection<UInt8>, input: Bool, time: Date) {
+    private func castEvent(code: String, bytes: [UInt8], input: Bool, time: Date) {
         state.withLock { state in
             guard !state.sealed, let cast = state.cast else { return }
+            let elapsed = time.timeIntervalSince(state.castStart)
+            // The common case, ASCII with nothing held back: escaped straight into the file's buffer.
+            if input ? state.inputCarry.isEmpty : state.outputCarry.isEmpty,
+               let written: Bool = bytes.withUnsafeBufferPointer({ buffer in
+                   guard JSONString.isASCII(buffer) else { return nil }
+                   do {
+                       try cast.append { line in Self.appendCastLine(elapsed: elapsed, code: code, utf8: buffer, to: &line) }
+                   } catch {
+                       state.failed = "\(error)"
+                   }
+                   return true
+               }), written {
+                return
+            }
             let text = input ? state.inputCarry.decode(bytes) : state.outputCarry.decode(bytes)
             guard !text.isEmpty else { return }
             let line = Self.castLine(elapsed: time.timeIntervalSince(state.castStart), code: code, text: text)
@@ -227,6 +241,15 @@ public final class SessionRecorder: Sendable {
         if let term = terminal.term { header["env"] = ["TERM": term] }
         let data = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{\"version\":2}".utf8)
         return Array(data) + [UInt8(ascii: "\n")]
+    }
+
+    /// `[elapsed, "code", "escaped"]\n` appended to `line`, from bytes known to be valid UTF-8.
+    static func appendCastLine(elapsed: Double, code: String, utf8 bytes: UnsafeBufferPointer<UInt8>, to line: inout [UInt8]) {
+        line.append(UInt8(ascii: "["))
+        line.append(contentsOf: String(format: "%.6f", max(0, elapsed)).utf8)
+        line.append(contentsOf: ", \"\(code)\", ".utf8)
+        JSONString.append(utf8: bytes, to: &line)
+        line.append(contentsOf: "]\n".utf8)
     }
 
     static func castLine(elapsed: Double, code: String, text: String) -> [UInt8] {

@@ -3,6 +3,9 @@
 struct UTF8Carry: Sendable {
     private var pending: [UInt8] = []
 
+    /// No incomplete sequence is held back.
+    var isEmpty: Bool { pending.isEmpty }
+
     mutating func decode(_ chunk: some Collection<UInt8>) -> String {
         var bytes = pending
         bytes.append(contentsOf: chunk)
