@@ -41,6 +41,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "GatewayJSON",
+            path: "Shared/GatewayJSON",
+            swiftSettings: strict
+        ),
+        .target(
             name: "GatewayPolicy",
             path: "Shared/GatewayPolicy",
             swiftSettings: strict
@@ -69,6 +74,7 @@ let package = Package(
         .target(
             name: "GatewayState",
             dependencies: [
+                "GatewayJSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -80,6 +86,7 @@ let package = Package(
         .target(
             name: "GatewayRecording",
             dependencies: [
+                "GatewayJSON",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -218,7 +225,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "GatewayConfig", "GatewayIdentity", "GatewayPolicy", "GatewayMasking", "GatewayState",
-                "GatewayRecording", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "Crypto", package: "swift-crypto"),
+                "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

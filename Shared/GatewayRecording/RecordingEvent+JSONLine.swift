@@ -1,4 +1,5 @@
 import Foundation
+import GatewayJSON
 
 extension RecordingEvent {
     /// The event as one `events.jsonl` line (keys sorted, no trailing newline), written by
@@ -55,7 +56,10 @@ extension RecordingEvent {
         number("rows", rows)
         string("rule", rule)
         string("signal", signal)
-        string("time", RecordingCoding.timestamp(time))
+        key("time")
+        out.append(UInt8(ascii: "\""))
+        RecordingCoding.appendTimestamp(time, to: &out)
+        out.append(UInt8(ascii: "\""))
         string("type", type)
         if let values {
             key("values")

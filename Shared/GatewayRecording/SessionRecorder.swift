@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import GatewayJSON
 import Logging
 import Synchronization
 

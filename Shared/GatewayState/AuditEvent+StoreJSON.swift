@@ -1,20 +1,25 @@
 import Foundation
+import GatewayJSON
 
 extension AuditEvent {
     /// The stored JSON document, written by hand (JSONEncoder cost more than the insert):
     /// the same keys and shapes `StoreCoding` reads back (time as seconds since 1970).
     func storeJSON() -> String {
-        var out = "{"
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + (command?.utf8.count ?? 0) + (detail?.utf8.count ?? 0))
+        out.append(UInt8(ascii: "{"))
         var first = true
-        func key(_ name: String) {
-            if !first { out += "," }
+        func key(_ name: StaticString) {
+            if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            out += "\"\(name)\":"
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         }
-        func string(_ name: String, _ value: String?) {
+        func string(_ name: StaticString, _ value: String?) {
             guard let value else { return }
             key(name)
-            Self.appendQuoted(value, to: &out)
+            JSONString.append(value, to: &out)
         }
         string("action", action)
         string("client_address", clientAddress)
@@ -23,38 +28,20 @@ extension AuditEvent {
         string("detail", detail)
         string("email", email)
         key("groups")
-        out += "["
+        out.append(UInt8(ascii: "["))
         for (index, group) in groups.enumerated() {
-            if index > 0 { out += "," }
-            Self.appendQuoted(group, to: &out)
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONString.append(group, to: &out)
         }
-        out += "]"
+        out.append(UInt8(ascii: "]"))
         string("id", id)
         string("rule", rule)
         string("service", service)
         string("session_id", sessionID)
         string("sub", subject)
         key("time")
-        out += "\(time.timeIntervalSince1970)"
-        out += "}"
-        return out
-    }
-
-    static func appendQuoted(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += String(format: "\\u%04x", scalar.value)
-            default:
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        out.append(contentsOf: "\(time.timeIntervalSince1970)".utf8)
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -18,7 +18,7 @@ public struct AuditEvent: Sendable, Codable, Hashable, Identifiable {
     public var clientAddress: String?
 
     public init(
-        action: String, id: String = UUID().uuidString.lowercased(), time: Date = Date(), service: String,
+        action: String, id: String = AuditEvent.newID(), time: Date = Date(), service: String,
         connection: String? = nil, sessionID: String? = nil, subject: String? = nil, email: String? = nil,
         groups: [String] = [], command: String? = nil, rule: String? = nil, detail: String? = nil, clientAddress: String? = nil
     ) {

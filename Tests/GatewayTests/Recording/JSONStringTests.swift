@@ -1,5 +1,5 @@
 import Foundation
-@testable import GatewayRecording
+@testable import GatewayJSON
 import Testing
 
 @Suite("JSON string escaping for casts")

@@ -1,17 +1,18 @@
-/// Fast JSON string escaping for the asciicast hot path: eight bytes are checked at a time,
+/// Fast JSON string escaping, shared by the recordings (asciicast, events.jsonl) and the audit
+/// documents in the state store: eight bytes are checked at a time,
 /// and runs of bytes that need no escape are copied in one go (terminal output is mostly such
 /// runs).
-enum JSONString {
+public enum JSONString {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func append(_ text: String, to output: inout [UInt8]) {
+    public static func append(_ text: String, to output: inout [UInt8]) {
         var text = text
         text.makeContiguousUTF8()
         text.utf8.withContiguousStorageIfAvailable { append(utf8: $0, to: &output) }
     }
 
     /// Escapes bytes that are valid UTF-8 (the caller made sure: a `String`, or ASCII).
-    static func append(utf8 bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+    public static func append(utf8 bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
         output.reserveCapacity(output.count + bytes.count + 16)
         output.append(UInt8(ascii: "\""))
         defer { output.append(UInt8(ascii: "\"")) }
@@ -48,7 +49,7 @@ enum JSONString {
     }
 
     /// Whether every byte is ASCII (checked eight at a time).
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    public static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         var index = 0
         while index + 8 <= bytes.count {
@@ -65,7 +66,7 @@ enum JSONString {
     /// Whether any of the eight bytes is a control byte, `"`, `\` or DEL (the classic
     /// "has a zero byte" and "has a byte less than n" word tricks; exact as a yes/no answer).
     @inline(__always)
-    static func needsEscape(_ word: UInt64) -> Bool {
+    public static func needsEscape(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         func hasZero(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
