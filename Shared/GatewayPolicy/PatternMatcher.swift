@@ -7,6 +7,8 @@ import Foundation
 public struct PatternMatcher: Sendable, Hashable, CustomStringConvertible {
     public let source: String
     private let regex: Box
+    /// Letters every match contains; ASCII text without them cannot match (see `RequiredLiteral`).
+    private let literal: [UInt8]?
 
     private final class Box: @unchecked Sendable {
         // NSRegularExpression is immutable and documented thread-safe for matching.
@@ -21,9 +23,19 @@ public struct PatternMatcher: Sendable, Hashable, CustomStringConvertible {
             throw PatternError(pattern: source)
         }
         self.source = source
+        self.literal = RequiredLiteral.find(in: source)
     }
 
     public func matches(_ text: String) -> Bool {
+        if let literal {
+            var text = text
+            // Only for ASCII text: there, ICU's case-insensitive match of an ASCII literal is
+            // exactly an ASCII comparison ignoring case. Other text goes to the expression.
+            let excluded = text.withUTF8 { bytes in
+                bytes.allSatisfy { $0 < 0x80 } && !RequiredLiteral.contained(literal, in: bytes)
+            }
+            if excluded { return false }
+        }
         let range = NSRange(text.startIndex..<text.endIndex, in: text)
         return regex.expression.firstMatch(in: text, options: [], range: range) != nil
     }
