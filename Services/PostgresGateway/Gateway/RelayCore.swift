@@ -41,6 +41,9 @@ final class RelayCore: @unchecked Sendable {
     /// The client sent Terminate: the upstream closing next is expected, not an error.
     private var clientTerminated = false
     private var upstreamPending = false
+    /// When the client last sent anything, for `limits.idle_timeout`.
+    private var lastClientActivity = NIODeadline.now()
+    private var idleCheck: RepeatedTask?
 
     enum Held {
         case simpleQuery(PostgresFrame, String)
@@ -108,8 +111,35 @@ final class RelayCore: @unchecked Sendable {
         if writable { client.read() }
     }
 
+    /// `limits.idle_timeout`: a session waiting for the client's next statement (nothing in
+    /// flight, nothing held for review) that long is ended with 57P05, as PostgreSQL's
+    /// idle_session_timeout does.
+    func startIdleTimer() {
+        eventLoop.preconditionInEventLoop()
+        guard let seconds = connection.limits.idleTimeout, seconds > 0 else { return }
+        let timeout = TimeAmount.milliseconds(Int64(seconds * 1000))
+        let interval = TimeAmount.milliseconds(max(100, min(30_000, Int64(seconds * 250))))
+        idleCheck = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] task in
+            guard let self else { return task.cancel() }
+            guard self.clientOpen else { return task.cancel() }
+            guard self.state.isIdle, !self.holding, NIODeadline.now() - self.lastClientActivity >= timeout else { return }
+            task.cancel()
+            let message = "access gateway: terminating connection due to idle-session timeout (limits.idle_timeout \(Self.describe(seconds)))"
+            self.recorder?.record(RecordingEvent(type: "error", error: message))
+            self.environment.audit.enqueue("idle_timeout", identity: self.identity, connection: self.connection.name, session: self.session.sessionID, detail: message)
+            self.client.writeAndFlush(BackendMessages.error("57P05", message, severity: "FATAL")).whenComplete { [client = self.client] _ in
+                client.close(promise: nil)
+            }
+        }
+    }
+
+    static func describe(_ seconds: Double) -> String {
+        seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(seconds / 60))m" : "\(seconds.formatted())s"
+    }
+
     func sideClosed(client isClient: Bool) {
         eventLoop.preconditionInEventLoop()
+        if isClient { idleCheck?.cancel() }
         if isClient {
             clientOpen = false
             upstreamChannel.close(promise: nil)
@@ -144,6 +174,7 @@ final class RelayCore: @unchecked Sendable {
 
     func clientRead(_ batch: [PostgresFrame]) {
         eventLoop.preconditionInEventLoop()
+        lastClientActivity = .now()
         if holding {
             queuedClientFrames += batch
             return

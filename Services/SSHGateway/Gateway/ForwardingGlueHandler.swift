@@ -9,10 +9,16 @@ final class ForwardingGlueHandler: ChannelInboundHandler {
     private var partner: ForwardingGlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingFlush = false
+    /// Called for every read (the connection's idle clock).
+    private let onActivity: () -> Void
 
-    static func pair() -> (ForwardingGlueHandler, ForwardingGlueHandler) {
-        let first = ForwardingGlueHandler()
-        let second = ForwardingGlueHandler()
+    init(onActivity: @escaping () -> Void) {
+        self.onActivity = onActivity
+    }
+
+    static func pair(onActivity: @escaping () -> Void) -> (ForwardingGlueHandler, ForwardingGlueHandler) {
+        let first = ForwardingGlueHandler(onActivity: onActivity)
+        let second = ForwardingGlueHandler(onActivity: onActivity)
         first.partner = second
         second.partner = first
         return (first, second)
@@ -40,6 +46,7 @@ final class ForwardingGlueHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        onActivity()
         partner?.partnerWrite(unwrapInboundIn(data))
     }
 

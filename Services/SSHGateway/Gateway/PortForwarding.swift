@@ -24,7 +24,7 @@ enum PortForwarding {
         guard allowed else {
             return child.eventLoop.makeFailedFuture(SSHGatewayFailure(detail ?? "refused"))
         }
-        let (clientSide, upstreamSide) = ForwardingGlueHandler.pair()
+        let (clientSide, upstreamSide) = ForwardingGlueHandler.pair { [connection] in connection.touch() }
         do {
             try child.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             try child.pipeline.syncOperations.addHandler(clientSide)

@@ -35,6 +35,11 @@ final class SSHClientConnection: @unchecked Sendable {
     private let state = Mutex<(authenticated: Authenticated?, failures: Int)>((nil, 0))
 
     private var upstream: EventLoopFuture<any Channel>?
+    /// For `limits.idle_timeout`: when bytes last moved, and how many commands wait for review.
+    private var lastActivity = NIODeadline.now()
+    private var pendingReviews = 0
+    private var relays: [ObjectIdentifier: SessionChannelRelay] = [:]
+    private var idleCheck: RepeatedTask?
     private var ended = false
     /// Terminal channels (exec, shell, subsystem) seen, for `terminal.cast`.
     private var terminalStarted = false
@@ -79,6 +84,7 @@ final class SSHClientConnection: @unchecked Sendable {
                     logger: logger, terminate: { [weak self] reason in self?.terminate(reason: reason) }
                 )
                 state.withLock { $0.authenticated = Authenticated(identity: identity, connection: connection, upstream: upstream, tracked: tracked) }
+                eventLoop.execute { self.startIdleTimer() }
                 return true
             }
         } else {
@@ -138,6 +144,52 @@ final class SSHClientConnection: @unchecked Sendable {
         authenticated?.tracked.recorder?.beginTerminal(info)
     }
 
+    // MARK: - Activity and idle sessions
+
+    func touch() {
+        lastActivity = .now()
+    }
+
+    func reviewStarted() {
+        pendingReviews += 1
+    }
+
+    func reviewEnded() {
+        pendingReviews -= 1
+        lastActivity = .now()
+    }
+
+    func register(_ relay: SessionChannelRelay) {
+        relays[ObjectIdentifier(relay)] = relay
+    }
+
+    func unregister(_ relay: SessionChannelRelay) {
+        relays[ObjectIdentifier(relay)] = nil
+    }
+
+    /// `limits.idle_timeout`: no bytes in either direction on any channel, and nothing waiting
+    /// for review, for that long: each session channel is told on stderr, then the connection
+    /// closes. (A silent long-running command counts as idle: SSH cannot tell it from a shell
+    /// waiting at its prompt.)
+    private func startIdleTimer() {
+        eventLoop.preconditionInEventLoop()
+        guard let seconds = authenticated?.connection.limits.idleTimeout, seconds > 0, idleCheck == nil, !ended else { return }
+        let timeout = TimeAmount.milliseconds(Int64(seconds * 1000))
+        let interval = TimeAmount.milliseconds(max(100, min(30_000, Int64(seconds * 250))))
+        idleCheck = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] task in
+            guard let self, !self.ended else { return task.cancel() }
+            guard self.pendingReviews == 0, NIODeadline.now() - self.lastActivity >= timeout else { return }
+            task.cancel()
+            let message = "access gateway: session closed after \(seconds.formatted()) s without activity (limits.idle_timeout)"
+            if let session = self.authenticated {
+                session.tracked.recorder?.record(RecordingEvent(type: "error", error: message))
+                self.environment.audit.enqueue("idle_timeout", identity: session.identity, connection: session.connection.name, session: self.sessionID, detail: message)
+            }
+            for relay in self.relays.values { relay.endForIdleness(message) }
+            self.eventLoop.scheduleTask(in: .milliseconds(200)) { self.channel.close(promise: nil) }
+        }
+    }
+
     // MARK: - Ending
 
     /// Kill (admin API) or shutdown: close the client's connection and the target's.
@@ -153,6 +205,8 @@ final class SSHClientConnection: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         guard !ended else { return }
         ended = true
+        idleCheck?.cancel()
+        relays = [:]
         upstream?.whenSuccess { $0.close(promise: nil) }
         if let tracked = authenticated?.tracked {
             Task { await tracked.end() }

@@ -83,6 +83,16 @@ final class SessionChannelRelay: @unchecked Sendable {
         self.client = client
         self.eventLoop = client.eventLoop
         self.masking = MaskingEngine(policy: session.connection.masking)
+        owner.register(self)
+    }
+
+    /// `limits.idle_timeout` ran out: tell the client why, then end the channel.
+    func endForIdleness(_ message: String) {
+        eventLoop.preconditionInEventLoop()
+        guard phase != .done else { return }
+        writeToClient((pty != nil ? "\r\n" : "") + message + (pty != nil ? "\r\n" : "\n"), stderr: true)
+        upstream?.close(promise: nil)
+        finish(status: Self.gatewayFailureStatus)
     }
 
     var environment: GatewayEnvironment { owner.environment }
@@ -230,6 +240,8 @@ final class SessionChannelRelay: @unchecked Sendable {
         let justification = self.justification
         let recorder = self.recorder
         let then = NIOLoopBound(then, eventLoop: eventLoop)
+        owner.reviewStarted()
+        let owner = self.owner
         Task {
             let outcome = await gate.hold(
                 command, rule: rule, justification: justification, recorder: recorder,
@@ -240,6 +252,7 @@ final class SessionChannelRelay: @unchecked Sendable {
                 isClientConnected: { client.isActive }
             )
             eventLoop.execute {
+                owner.reviewEnded()
                 switch outcome {
                 case .proceed:
                     then.value(true)
@@ -335,6 +348,7 @@ final class SessionChannelRelay: @unchecked Sendable {
 
     func clientRead(_ data: SSHChannelData) {
         eventLoop.preconditionInEventLoop()
+        owner.touch()
         guard phase != .done else { return }
         if phase != .running || lineHeld {
             queued.append(data)
@@ -514,6 +528,7 @@ final class SessionChannelRelay: @unchecked Sendable {
 
     func upstreamRead(_ data: SSHChannelData) {
         eventLoop.preconditionInEventLoop()
+        owner.touch()
         guard case .byteBuffer(let buffer) = data.data else { return }
         environment.metrics.bytesRelayed(buffer.readableBytes, direction: "downstream")
         if editor != nil { trackAlternateScreen(buffer) }
@@ -650,6 +665,7 @@ final class SessionChannelRelay: @unchecked Sendable {
 
     func clientClosed() {
         eventLoop.preconditionInEventLoop()
+        owner.unregister(self)
         phase = .done
         upstream?.close(promise: nil)
     }

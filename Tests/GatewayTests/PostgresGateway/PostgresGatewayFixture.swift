@@ -27,7 +27,7 @@ struct PostgresGatewayFixture {
         let port = ProcessRunner.freePort()
         let adminPort = ProcessRunner.freePort()
         let closedPort = ProcessRunner.freePort()
-        func connection(_ name: String, user: String, passwordEnv: String?, upstreamPort: Int = postgres.port, tls: String = "disable", ca: String? = nil) -> String {
+        func connection(_ name: String, user: String, passwordEnv: String?, upstreamPort: Int = postgres.port, tls: String = "disable", ca: String? = nil, idle: String? = nil) -> String {
             """
               - name: \(name)
                 type: postgres
@@ -42,7 +42,7 @@ struct PostgresGatewayFixture {
                 masking:
                   columns: [name]
                   entities: [EMAIL, CREDIT_CARD]
-                limits: { max_rows: \(maxRows) }
+                limits: { max_rows: \(maxRows)\(idle.map { ", idle_timeout: \($0)" } ?? "") }
 
             """
         }
@@ -67,7 +67,7 @@ struct PostgresGatewayFixture {
             services:
               postgres: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort) }
             connections:
-            \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))\(connection("orders-tls-prefer", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "prefer"))\(connection("orders-tls-require", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "require"))\(connection("orders-tls-verify", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: postgres.certificateFile ?? "/nonexistent"))\(connection("orders-tls-wrong-ca", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: "\(directory)/other-ca.crt"))
+            \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))\(connection("orders-tls-prefer", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "prefer"))\(connection("orders-tls-require", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "require"))\(connection("orders-tls-verify", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: postgres.certificateFile ?? "/nonexistent"))\(connection("orders-tls-wrong-ca", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: "\(directory)/other-ca.crt"))\(connection("orders-idle", user: "scram_user", passwordEnv: "SCRAM_PW", idle: "1s"))
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(

@@ -62,6 +62,11 @@ struct SSHGatewayFixture {
                 type: ssh
                 upstream: \(upstream(port: closedPort))
                 allow_groups: [agents]
+              - name: idle
+                type: ssh
+                upstream: \(upstream())
+                allow_groups: [agents]
+                limits: { idle_timeout: 1s }
               - name: ops-only
                 type: ssh
                 upstream: \(upstream())

@@ -205,6 +205,22 @@ struct SSHGatewayTests {
         #expect(await fixture.stop() == 0)
     }
 
+    @Test func idleSessionsAreClosedWithAReason() async throws {
+        let fixture = try await SSHGatewayFixture.start()
+        let started = ContinuousClock.now
+        let silent = try fixture.ssh("idle", "echo first; sleep 6; echo late")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(silent.output.contains("first"))
+        #expect(silent.output.contains("limits.idle_timeout"))
+        #expect(!silent.output.contains("late"))
+        #expect(silent.status == 255)
+        // Output every half second is activity: the command runs to its end.
+        let chatty = try fixture.ssh("idle", "for i in 1 2 3 4 5; do echo tick-$i; sleep 0.5; done")
+        #expect(chatty.status == 0)
+        #expect(chatty.output.contains("tick-5"))
+        #expect(await fixture.stop() == 0)
+    }
+
     @Test func killThroughTheAdminAPIEndsTheSession() async throws {
         let fixture = try await SSHGatewayFixture.start()
         let token = try fixture.agentToken()
