@@ -205,6 +205,26 @@ struct SSHGatewayTests {
         #expect(await fixture.stop() == 0)
     }
 
+    @Test func signalsAndEnvironmentWithAsyncSSH() async throws {
+        let python = try PythonEnvironment.python(importing: "asyncssh", from: "asyncssh")
+        let fixture = try await SSHGatewayFixture.start()
+        let script = FileManager.default.currentDirectoryPath + "/Tests/Python/ssh_signal_test.py"
+        let result: String
+        do {
+            result = try ProcessRunner.run(python, [script, "\(fixture.port)", try fixture.agentToken()])
+        } catch let failure as ProcessRunner.Failure {
+            result = failure.output
+        }
+        #expect(result.contains("failures: 0"), "\(result)")
+        #expect(await fixture.stop() == 0)
+        // The signal request reached sshd (which, for root, declines to deliver it) and is recorded.
+        #expect(fixture.sshd.log.contains("session_signal_req"))
+        let recorded = fixture.recordings().contains { folder in
+            (try? String(contentsOfFile: folder + "/events.jsonl", encoding: .utf8))?.contains("\"signal\":\"INT\"") == true
+        }
+        #expect(recorded)
+    }
+
     @Test func idleSessionsAreClosedWithAReason() async throws {
         let fixture = try await SSHGatewayFixture.start()
         let started = ContinuousClock.now
