@@ -41,7 +41,7 @@ final class RelayCore: @unchecked Sendable {
     /// The client sent Terminate: the upstream closing next is expected, not an error.
     private var clientTerminated = false
     private var upstreamPending = false
-    /// When the client last sent anything, for `limits.idle_timeout`.
+    /// When the client last sent anything or the server last became ready, for `limits.idle_timeout`.
     private var lastClientActivity = NIODeadline.now()
     private var idleCheck: RepeatedTask?
 
@@ -463,6 +463,8 @@ final class RelayCore: @unchecked Sendable {
             var status = frame.payload
             let byte = status.readInteger(as: UInt8.self) ?? UInt8(ascii: "I")
             let (before, after) = state.readyForQueryArrived(status: byte)
+            // The idle clock starts when the server is ready for the client's next statement.
+            lastClientActivity = .now()
             state.inFlight.removeAll()
             before.forEach(toClient)
             toClient(frame)

@@ -222,13 +222,13 @@ struct PostgresGatewayTests {
         let fixture = try await PostgresGatewayFixture.start()
         // psql's \\! runs a local command: the session sits idle meanwhile.
         let script = fixture.directory + "/idle.sql"
-        try "SELECT 'before';\n\\! sleep 3\nSELECT 'after';\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try "SELECT 'before';\n\\! sleep 5\nSELECT 'after';\n".write(toFile: script, atomically: true, encoding: .utf8)
         let idle = try fixture.psql([], connection: "orders-idle", extra: ["-f", script])
         #expect(idle.output.contains("before"))
         #expect(idle.output.contains("idle-session timeout"))
         #expect(!idle.output.contains("after\n"))
         // A statement that runs longer than the timeout is not idleness.
-        let busy = try fixture.psql(["SELECT pg_sleep(2)", "SELECT 'still here'"], connection: "orders-idle")
+        let busy = try fixture.psql(["SELECT pg_sleep(3)", "SELECT 'still here'"], connection: "orders-idle")
         #expect(busy.output.contains("still here"))
         #expect(await fixture.stop() == 0)
     }

@@ -66,7 +66,7 @@ struct SSHGatewayFixture {
                 type: ssh
                 upstream: \(upstream())
                 allow_groups: [agents]
-                limits: { idle_timeout: 1s }
+                limits: { idle_timeout: 2s }
               - name: ops-only
                 type: ssh
                 upstream: \(upstream())
