@@ -30,10 +30,15 @@ final class UpstreamReadyHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !done {
-            done = true
-            ready.fail(SSHGatewayFailure("the target closed the connection during authentication"))
-        }
+        fail(SSHGatewayFailure("the target closed the connection during authentication"))
         context.fireChannelInactive()
+    }
+
+    /// NIOSSHHandler does not pass channelInactive on, so the connection's close future (and a
+    /// handshake deadline) also end the wait. Event loop only.
+    func fail(_ failure: SSHGatewayFailure) {
+        guard !done else { return }
+        done = true
+        ready.fail(failure)
     }
 }

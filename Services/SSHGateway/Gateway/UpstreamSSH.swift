@@ -7,6 +7,8 @@ import SSHGatewayCore
 /// The gateway's own SSH connection to a target: the connection's private key, the pinned host
 /// key, on the client's event loop so both sides of every channel share one thread.
 enum UpstreamSSH {
+    /// Key exchange and authentication with the target must finish within this.
+    static let handshakeTimeout = TimeAmount.seconds(20)
     static func connect(_ upstream: SSHUpstream, on eventLoop: any EventLoop) async throws(SSHGatewayFailure) -> any Channel {
         let key: NIOSSHPrivateKey
         do {
@@ -34,7 +36,20 @@ enum UpstreamSSH {
                             allocator: channel.allocator,
                             inboundChildChannelInitializer: nil
                         )
-                        try channel.pipeline.syncOperations.addHandlers(ssh, UpstreamReadyHandler(ready: ready))
+                        let readiness = UpstreamReadyHandler(ready: ready)
+                        try channel.pipeline.syncOperations.addHandlers(ssh, readiness)
+                        // NIOSSHHandler swallows channelInactive: a target that drops the
+                        // connection mid-handshake (sshd's MaxStartups) is seen through the
+                        // close future; one that never answers, through a deadline.
+                        let bound = NIOLoopBound(readiness, eventLoop: channel.eventLoop)
+                        channel.closeFuture.whenComplete { _ in
+                            bound.value.fail(SSHGatewayFailure("the target closed the connection during the SSH handshake"))
+                        }
+                        let deadline = channel.eventLoop.scheduleTask(in: handshakeTimeout) {
+                            bound.value.fail(SSHGatewayFailure("the target did not complete the SSH handshake within \(handshakeTimeout.nanoseconds / 1_000_000_000) s"))
+                            channel.close(promise: nil)
+                        }
+                        ready.futureResult.whenComplete { _ in deadline.cancel() }
                     }
                 }
                 .connect(host: upstream.host, port: upstream.port)

@@ -12,6 +12,8 @@ struct SSHGatewayFixture {
     let directory: String
     let port: Int
     let adminPort: Int
+    /// A listener that accepts TCP connections and closes them at once (like sshd past MaxStartups).
+    let dropper: pid_t
 
     static func start(environmentFile: String? = nil) async throws -> SSHGatewayFixture {
         let sshd = try TemporarySSHServer.start()
@@ -23,6 +25,11 @@ struct SSHGatewayFixture {
         let port = ProcessRunner.freePort()
         let adminPort = ProcessRunner.freePort()
         let closedPort = ProcessRunner.freePort()
+        let dropPort = ProcessRunner.freePort()
+        let dropper = try ProcessRunner.spawn([
+            "/usr/bin/python3", "-c",
+            "import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', \(dropPort))); s.listen(16)\nwhile True:\n    c, _ = s.accept(); c.close()",
+        ], output: directory + "/dropper.log")
         func upstream(port: Int = sshd.port, hostKey: String = sshd.hostPublicKey) -> String {
             "{ host: 127.0.0.1, port: \(port), user: \(sshd.user), private_key_file: \(sshd.clientKeyFile), host_key: \"\(hostKey)\" }"
         }
@@ -62,6 +69,10 @@ struct SSHGatewayFixture {
                 type: ssh
                 upstream: \(upstream(port: closedPort))
                 allow_groups: [agents]
+              - name: drops
+                type: ssh
+                upstream: \(upstream(port: dropPort))
+                allow_groups: [agents]
               - name: idle
                 type: ssh
                 upstream: \(upstream())
@@ -74,13 +85,14 @@ struct SSHGatewayFixture {
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(binary: "ssh-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort)
-        return SSHGatewayFixture(idp: idp, sshd: sshd, gateway: gateway, directory: directory, port: port, adminPort: adminPort)
+        return SSHGatewayFixture(idp: idp, sshd: sshd, gateway: gateway, directory: directory, port: port, adminPort: adminPort, dropper: dropper)
     }
 
     func stop() async -> Int32 {
         let status = await gateway.stop()
         await idp.stop()
         sshd.stop()
+        ProcessRunner.stop(dropper)
         return status
     }
 

@@ -195,6 +195,10 @@ struct SSHGatewayTests {
         let down = try fixture.ssh("down", "echo should-not-run")
         #expect(down.status == 255)
         #expect(down.output.contains("cannot reach the target"))
+        // A target that accepts and hangs up mid-handshake (sshd past MaxStartups) is an error, not a hang.
+        let dropped = try fixture.ssh("drops", "echo should-not-run")
+        #expect(dropped.status == 255)
+        #expect(dropped.output.contains("closed the connection") || dropped.output.contains("reset by peer"), "\(dropped.output)")
         let audit = try await fixture.audit()
         let denies = audit.filter { $0["action"] as? String == "deny" }
         #expect(denies.count >= 5)
