@@ -32,7 +32,7 @@ public struct PatternMatcher: Sendable, Hashable, CustomStringConvertible {
             // Only for ASCII text: there, ICU's case-insensitive match of an ASCII literal is
             // exactly an ASCII comparison ignoring case. Other text goes to the expression.
             let excluded = text.withUTF8 { bytes in
-                bytes.allSatisfy { $0 < 0x80 } && !RequiredLiteral.contained(literal, in: bytes)
+                bytes.allSatisfy { $0 < 0x80 } && !ASCIISearch.contains(literal, in: bytes)
             }
             if excluded { return false }
         }

@@ -101,20 +101,4 @@ enum RequiredLiteral {
             }
         }
     }
-
-    /// Whether `text` (ASCII) contains `literal` (lowercase ASCII), ignoring case.
-    static func contained(_ literal: [UInt8], in text: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard literal.count <= text.count, let first = literal.first else { return literal.isEmpty }
-        var index = 0
-        let last = text.count - literal.count
-        while index <= last {
-            if text[index] | 0x20 == first {
-                var matched = 1
-                while matched < literal.count, text[index + matched] | 0x20 == literal[matched] { matched += 1 }
-                if matched == literal.count { return true }
-            }
-            index += 1
-        }
-        return false
-    }
 }

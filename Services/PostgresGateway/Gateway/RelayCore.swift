@@ -293,7 +293,7 @@ final class RelayCore: @unchecked Sendable {
 
     private func decide(_ query: String) -> Verdict {
         var decision = environment.policy.decide(.sql(query), by: identity, on: connection.policy)
-        if case .allow = decision, !connection.masking.columns.isEmpty, Self.mentionsCopy(query), Self.copiesOut(query) {
+        if case .allow = decision, !connection.masking.columns.isEmpty, ASCIISearch.contains(Self.copyWord, in: query), Self.copiesOut(query) {
             decision = .block(rule: "masking", message: "COPY ... TO STDOUT is refused on a connection with column masking; use SELECT", statement: query)
         }
         environment.metrics.decision(decision.kind, connection: connection.name)
@@ -315,19 +315,7 @@ final class RelayCore: @unchecked Sendable {
         }
     }
 
-    /// A cheap first look before splitting the query: does "copy" appear at all (any case)?
-    static func mentionsCopy(_ query: String) -> Bool {
-        var query = query
-        return query.withUTF8 { bytes in
-            guard bytes.count >= 4 else { return false }
-            for index in 0...(bytes.count - 4) where bytes[index] | 0x20 == UInt8(ascii: "c") {
-                if bytes[index + 1] | 0x20 == UInt8(ascii: "o"), bytes[index + 2] | 0x20 == UInt8(ascii: "p"), bytes[index + 3] | 0x20 == UInt8(ascii: "y") {
-                    return true
-                }
-            }
-            return false
-        }
-    }
+    static let copyWord = Array("copy".utf8)
 
     static func copiesOut(_ query: String) -> Bool {
         SQLSplitter.split(query).contains { statement in
