@@ -92,9 +92,6 @@ public final class SessionRecorder: Sendable {
         }
     }
 
-    /// Whether `terminal.cast` is being written.
-    public var hasTerminal: Bool { state.withLock { $0.cast != nil } }
-
     /// Appends one line to `events.jsonl`.
     public func record(_ event: RecordingEvent) {
         let line = event.jsonLine()

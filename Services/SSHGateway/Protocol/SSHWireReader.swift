@@ -33,12 +33,6 @@ struct SSHWireReader {
         defer { offset += count }
         return Array(bytes[offset..<offset + count])
     }
-
-    /// The rest, unread.
-    mutating func readRest() -> [UInt8] {
-        defer { offset = bytes.count }
-        return Array(bytes[offset...])
-    }
 }
 
 /// Writes the SSH wire encoding.
