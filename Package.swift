@@ -225,7 +225,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "GatewayConfig", "GatewayIdentity", "GatewayPolicy", "GatewayMasking", "GatewayState",
-                "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "Crypto", package: "swift-crypto"),
+                "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -70,8 +70,7 @@ enum PostgresChannel {
     /// Adds the frame codec for one side and a start-up bridge.
     static func configure(_ channel: any Channel, side: PostgresFrameDecoder.Side) throws -> StartupBridge {
         let bridge = StartupBridge()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PostgresFrameDecoder(side: side)))
-        try channel.pipeline.syncOperations.addHandler(FrameBatcher())
+        try channel.pipeline.syncOperations.addHandler(PostgresFrameBatchDecoder(side: side))
         try channel.pipeline.syncOperations.addHandler(PostgresFrameWriter())
         try channel.pipeline.syncOperations.addHandler(bridge, name: StartupBridge.name)
         return bridge

@@ -201,6 +201,7 @@ final class PostgresSession: Sendable {
             try upstreamChannel.pipeline.syncOperations.addHandler(RelayHandler(core: core, side: .upstream))
             StartupChannel.removeBridge(from: client)
             StartupChannel.removeBridge(from: upstreamChannel)
+            try core.attachWriters()
             core.startIdleTimer()
         }.get()
 

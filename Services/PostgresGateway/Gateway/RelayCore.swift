@@ -44,6 +44,9 @@ final class RelayCore: @unchecked Sendable {
     /// When the client last sent anything or the server last became ready, for `limits.idle_timeout`.
     private var lastClientActivity = NIODeadline.now()
     private var idleCheck: RepeatedTask?
+    /// The channels' frame writers, written to directly (set on the event loop when the relay starts).
+    private var clientWriter: PostgresFrameWriter?
+    private var upstreamWriter: PostgresFrameWriter?
 
     enum Held {
         case simpleQuery(PostgresFrame, String)
@@ -74,13 +77,20 @@ final class RelayCore: @unchecked Sendable {
 
     // MARK: - Writing
 
+    /// Takes over both channels' frame writers; called on the event loop as the relay starts.
+    func attachWriters() throws {
+        eventLoop.preconditionInEventLoop()
+        clientWriter = try client.pipeline.syncOperations.handler(type: PostgresFrameWriter.self)
+        upstreamWriter = try upstreamChannel.pipeline.syncOperations.handler(type: PostgresFrameWriter.self)
+    }
+
     private func toUpstream(_ frame: PostgresFrame) {
-        upstreamChannel.write(frame, promise: nil)
+        if let upstreamWriter { upstreamWriter.enqueue(frame) } else { upstreamChannel.write(frame, promise: nil) }
         upstreamPending = true
     }
 
     private func toClient(_ frame: PostgresFrame) {
-        client.write(frame, promise: nil)
+        if let clientWriter { clientWriter.enqueue(frame) } else { client.write(frame, promise: nil) }
         clientPending = true
     }
 

@@ -8,14 +8,25 @@ public final class PostgresFrameWriter: ChannelOutboundHandler {
 
     private var pending: ByteBuffer?
     private var promises: [EventLoopPromise<Void>] = []
+    private var allocator = ByteBufferAllocator()
 
     public init() {}
 
+    public func handlerAdded(context: ChannelHandlerContext) {
+        allocator = context.channel.allocator
+    }
+
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let frame = unwrapOutboundIn(data)
-        if pending == nil { pending = context.channel.allocator.buffer(capacity: frame.payload.readableBytes + 5) }
-        frame.write(into: &pending!)
+        enqueue(unwrapOutboundIn(data))
         if let promise { promises.append(promise) }
+    }
+
+    /// Adds a frame to what the next flush writes, without a trip through the pipeline: for a
+    /// relay on this channel's event loop that writes many frames per read. Frames written
+    /// through the channel and enqueued here leave in the order they were given.
+    public func enqueue(_ frame: PostgresFrame) {
+        if pending == nil { pending = allocator.buffer(capacity: max(frame.payload.readableBytes + 5, 256)) }
+        frame.write(into: &pending!)
     }
 
     public func flush(context: ChannelHandlerContext) {

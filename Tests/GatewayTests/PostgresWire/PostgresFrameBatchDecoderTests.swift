@@ -1,0 +1,111 @@
+import NIOCore
+import NIOEmbedded
+import PostgresWire
+import Testing
+
+@Suite("PostgreSQL frame batch decoder (in a channel)")
+struct PostgresFrameBatchDecoderTests {
+    /// Records what reaches the end of the pipeline: batches, read-completes and errors.
+    final class Collector: ChannelInboundHandler {
+        typealias InboundIn = [PostgresFrame]
+        var batches: [[PostgresFrame]] = []
+        var errors: [any Error] = []
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { batches.append(unwrapInboundIn(data)) }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { errors.append(error) }
+    }
+
+    func channel(side: PostgresFrameDecoder.Side = .server, maximumBatch: Int = 256) throws -> (EmbeddedChannel, Collector) {
+        let collector = Collector()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(PostgresFrameBatchDecoder(side: side, maximumBatch: maximumBatch))
+        try channel.pipeline.syncOperations.addHandler(collector)
+        return (channel, collector)
+    }
+
+    func result(rows: Int) -> [PostgresFrame] {
+        var frames = [PostgresFrame(type: PostgresMessageType.rowDescription, payload: ByteBuffer(bytes: [0, 1] + Array("n\0".utf8) + [UInt8](repeating: 0, count: 18)))]
+        for row in 0..<rows {
+            var payload = ByteBuffer()
+            payload.writeInteger(UInt16(1))
+            let text = "row \(row) with some text"
+            payload.writeInteger(Int32(text.utf8.count))
+            payload.writeString(text)
+            frames.append(PostgresFrame(type: PostgresMessageType.dataRow, payload: payload))
+        }
+        frames.append(PostgresFrame(type: PostgresMessageType.commandComplete, payload: ByteBuffer(string: "SELECT \(rows)\0")))
+        frames.append(PostgresFrame(type: PostgresMessageType.readyForQuery, payload: ByteBuffer(bytes: [UInt8(ascii: "I")])))
+        return frames
+    }
+
+    func encode(_ frames: [PostgresFrame]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        for frame in frames { frame.write(into: &buffer) }
+        return buffer
+    }
+
+    @Test("every chunking of the stream gives the same frames, in batches of at most one read", arguments: [1, 2, 5, 9, 100, 4097, 1 << 20])
+    func chunked(_ chunk: Int) throws {
+        let (channel, collector) = try channel()
+        let frames = result(rows: 300)
+        var bytes = encode(frames)
+        var reads = 0
+        while bytes.readableBytes > 0 {
+            let piece = bytes.readSlice(length: min(chunk, bytes.readableBytes))!
+            try channel.writeInbound(piece)
+            channel.pipeline.fireChannelReadComplete()
+            reads += 1
+        }
+        #expect(collector.batches.flatMap { $0 } == frames)
+        #expect(collector.batches.allSatisfy { !$0.isEmpty })
+        #expect(collector.batches.allSatisfy { $0.count <= 256 })
+        #expect(collector.batches.count <= reads + frames.count / 256)
+        #expect(collector.errors.isEmpty)
+    }
+
+    @Test("a read of many frames is handed on in batches of at most maximumBatch, in order")
+    func batchCap() throws {
+        let (channel, collector) = try channel(maximumBatch: 16)
+        let frames = result(rows: 100)
+        try channel.writeInbound(encode(frames))
+        channel.pipeline.fireChannelReadComplete()
+        #expect(collector.batches.map(\.count).max() == 16)
+        #expect(collector.batches.flatMap { $0 } == frames)
+    }
+
+    @Test("frames completed before a malformed one are delivered; the error is reported once and later bytes ignored")
+    func malformed() throws {
+        let (channel, collector) = try channel()
+        var bytes = encode(Array(result(rows: 2).prefix(2)))
+        bytes.writeInteger(PostgresMessageType.dataRow)
+        bytes.writeInteger(UInt32(2))   // shorter than the length word itself
+        try channel.writeInbound(bytes)
+        try channel.writeInbound(encode(result(rows: 1)))
+        channel.pipeline.fireChannelReadComplete()
+        #expect(collector.batches.flatMap { $0 }.count == 2)
+        #expect(collector.errors.count == 1)
+        #expect(collector.errors.first as? PostgresProtocolError != nil)
+    }
+
+    @Test("a client's start-up message, then typed frames in the same read")
+    func clientStartup() throws {
+        let (channel, collector) = try channel(side: .client)
+        let frames = [
+            StartupRequest.startupFrame(parameters: [("user", "agent"), ("database", "orders")]),
+            FrontendMessages.password("token"), FrontendMessages.query("SELECT 1"),
+        ]
+        try channel.writeInbound(encode(frames))
+        channel.pipeline.fireChannelReadComplete()
+        #expect(collector.batches == [frames])
+    }
+
+    @Test("a partial frame at the end of the connection is dropped, the complete ones are delivered")
+    func partialAtClose() throws {
+        let (channel, collector) = try channel()
+        var bytes = encode(result(rows: 1))
+        bytes.moveWriterIndex(to: bytes.writerIndex - 3)
+        try channel.writeInbound(bytes)
+        _ = try? channel.finish()
+        #expect(collector.batches.flatMap { $0 } == Array(result(rows: 1).prefix(3)))
+        #expect(collector.errors.isEmpty)
+    }
+}
