@@ -33,6 +33,21 @@ public struct JSONObjectWriter {
         bytes.append(contentsOf: value.description.utf8)
     }
 
+    public mutating func number(_ name: StaticString, _ value: Int?) {
+        guard let value else { return }
+        key(name)
+        JSONNumber.append(value, to: &bytes)
+    }
+
+    /// A non-negative decimal with at most three fraction digits (milliseconds with
+    /// microsecond resolution), written as the shortest text that reads back as the same
+    /// number: `12`, `0.5`, `3.125`.
+    public mutating func thousandths(_ name: StaticString, _ value: Double?) {
+        guard let value else { return }
+        key(name)
+        JSONNumber.appendThousandths(value, to: &bytes)
+    }
+
     public mutating func strings(_ name: StaticString, _ values: [String]?) {
         guard let values else { return }
         key(name)

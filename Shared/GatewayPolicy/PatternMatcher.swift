@@ -26,6 +26,14 @@ public struct PatternMatcher: Sendable, Hashable, CustomStringConvertible {
         self.literal = RequiredLiteral.find(in: source)
     }
 
+    /// True when this pattern cannot match any text that `ascii` (ASCII bytes, comments
+    /// still in) normalises to: its required literal is absent. Comments become spaces in the
+    /// normalised text and the literal holds no space, so a literal absent here is absent there.
+    func cannotMatch(ascii bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let literal else { return false }
+        return !ASCIISearch.contains(literal, in: bytes)
+    }
+
     public func matches(_ text: String) -> Bool {
         if let literal {
             var text = text

@@ -15,3 +15,23 @@ public enum StatementKind: String, Sendable, Codable, Hashable, CaseIterable {
     case copyProgram = "copy_program"
     case alterSystem = "alter_system"
 }
+
+extension StatementKind {
+    /// Words at least one of which (as a keyword token) every statement of this kind contains,
+    /// DO bodies and EXECUTE strings included: exactly the words `StatementClassifier` keys
+    /// each kind on. Text without any of them, read without lexing, is not of this kind.
+    var keywords: [[UInt8]] {
+        let words: [String]
+        switch self {
+        case .ddl: words = ["drop", "create", "alter", "reindex", "comment", "security", "import"]
+        case .drop: words = ["drop"]
+        case .truncate: words = ["truncate"]
+        case .deleteWithoutWhere: words = ["delete"]
+        case .updateWithoutWhere: words = ["update"]
+        case .grant: words = ["grant", "revoke", "alter"]
+        case .copyProgram: words = ["copy"]
+        case .alterSystem: words = ["alter"]
+        }
+        return words.map { Array($0.utf8) }
+    }
+}

@@ -11,7 +11,7 @@ extension RecordingEvent {
         out.string("command", command)
         out.string("decision", decision)
         out.string("detail", detail)
-        if let durationMS { out.number("duration_ms", (durationMS * 1000).rounded() / 1000) }
+        out.thousandths("duration_ms", durationMS)
         out.string("error", error)
         out.number("exit_status", exitStatus)
         if let masked {

@@ -420,16 +420,17 @@ final class RelayCore: @unchecked Sendable {
                 stopOversizedResult(limit: maxRows)
                 return
             }
-            let sent: PostgresFrame
+            let columns = state.tracker.columnsForDataRow()
             if masking.policy.isEmpty {
-                sent = frame
+                if recorder != nil, sample.wantsMore, let values = try? RowMessages.parseDataRow(frame) { sample.add(values, columns: columns) }
+                toClient(frame)
             } else {
-                let columns = state.tracker.columnsForDataRow()
                 if maskPlan.columns != columns { maskPlan = MaskPlan(columns: columns, policy: connection.masking) }
-                sent = try mask(frame, plan: maskPlan)
+                var values = try RowMessages.parseDataRow(frame)
+                let changed = mask(&values, plan: maskPlan)
+                if recorder != nil, sample.wantsMore { sample.add(values, columns: columns) }
+                toClient(changed ? RowMessages.dataRow(values) : frame)
             }
-            if recorder != nil { sample.add(sent, columns: state.tracker.columnsForDataRow()) }
-            toClient(sent)
         case PostgresMessageType.commandComplete, PostgresMessageType.emptyQuery, PostgresMessageType.portalSuspended:
             state.tracker.resultEnded()
             state.rowsInResult = 0
@@ -491,8 +492,8 @@ final class RelayCore: @unchecked Sendable {
         Task { await UpstreamConnection.cancel(host: host, port: port, processID: key.0, secretKey: key.1) }
     }
 
-    private func mask(_ frame: PostgresFrame, plan: MaskPlan) throws -> PostgresFrame {
-        var values = try RowMessages.parseDataRow(frame)
+    /// Masks a row's values in place; true when any changed.
+    private func mask(_ values: inout [ByteBuffer?], plan: MaskPlan) -> Bool {
         var changed = false
         var hits = MaskingHits()
         for index in values.indices {
@@ -517,9 +518,8 @@ final class RelayCore: @unchecked Sendable {
                 }
             }
         }
-        guard changed else { return frame }
-        environment.metrics.maskingHits(hits.counts, connection: connection.name)
-        return RowMessages.dataRow(values)
+        if changed { environment.metrics.maskingHits(hits.counts, connection: connection.name) }
+        return changed
     }
 
     /// Masks the message and detail of an ErrorResponse or NoticeResponse: they may quote values.

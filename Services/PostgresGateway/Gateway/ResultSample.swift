@@ -13,10 +13,13 @@ struct ResultSample: Sendable {
     private var bytes = 0
     private var truncated = false
 
-    mutating func add(_ frame: PostgresFrame, columns described: [ResultColumn]?) {
+    /// Whether another row would be kept (false once the caps are reached).
+    var wantsMore: Bool { !truncated && rows.count < Self.maximumRows && bytes < Self.maximumBytes }
+
+    /// Adds a row's values (as the client received them) while the sample has room.
+    mutating func add(_ values: [ByteBuffer?], columns described: [ResultColumn]?) {
         if columns == nil, let described { columns = described.map(\.name) }
-        guard !truncated else { return }
-        guard rows.count < Self.maximumRows, bytes < Self.maximumBytes, let values = try? RowMessages.parseDataRow(frame) else {
+        guard wantsMore else {
             truncated = true
             return
         }

@@ -72,6 +72,17 @@ public enum RowMessages {
 
     /// Rows affected or returned, from a command tag.
     public static func rowCount(fromTag tag: String) -> Int? {
-        tag.split(separator: " ").last.flatMap { Int($0) }
+        // The count is the tag's last word ("SELECT 5", "INSERT 0 1"); read from the end, no splitting.
+        var value = 0
+        var scale = 1
+        var digits = 0
+        for byte in tag.utf8.reversed() {
+            guard byte != UInt8(ascii: " ") else { break }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 18 else { return nil }
+            value += Int(byte - UInt8(ascii: "0")) * scale
+            scale *= 10
+            digits += 1
+        }
+        return digits > 0 ? value : nil
     }
 }

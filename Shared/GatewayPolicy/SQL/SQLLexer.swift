@@ -19,9 +19,22 @@ public struct SQLLexer: Sendable {
         self.bytes = Array(text.utf8)
     }
 
+    /// A word's text, lowercased as the server folds unquoted identifiers: ASCII letters
+    /// in place, anything else through the Unicode rules.
+    static func lowercasedWord(_ word: ArraySlice<UInt8>) -> String {
+        guard word.allSatisfy({ $0 < 0x80 }) else { return String(decoding: word, as: UTF8.self).lowercased() }
+        return String(unsafeUninitializedCapacity: word.count) { buffer in
+            for (index, byte) in word.enumerated() {
+                buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+            return word.count
+        }
+    }
+
     /// All tokens and comments in order.
     public func pieces() -> [Piece] {
         var pieces: [Piece] = []
+        pieces.reserveCapacity(bytes.count / 4 + 4)
         var i = 0
         let n = bytes.count
         while i < n {
@@ -77,7 +90,7 @@ public struct SQLLexer: Sendable {
                 let start = i
                 i += 1
                 while i < n, Self.isIdentContinue(bytes[i]) { i += 1 }
-                pieces.append(.token(SQLToken(kind: .word, value: String(decoding: bytes[start..<i], as: UTF8.self).lowercased(), range: start..<i)))
+                pieces.append(.token(SQLToken(kind: .word, value: Self.lowercasedWord(bytes[start..<i]), range: start..<i)))
                 continue
             }
             if b == UInt8(ascii: "'") {
