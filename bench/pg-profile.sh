@@ -4,6 +4,8 @@
 # machine where pgbench, PostgreSQL and the proxy share the cores. With PERF=1 each proxy's
 # simple-mode run (PERF_MODE=prepared: that one) is also recorded with `perf record -g` into /tmp/<proxy>.perf;
 # with STRACE=1 each proxy's simple-mode system calls are counted into /tmp/<proxy>.strace.
+# To see what each feature costs, switch it off: RECORD=false, MASKING=off, GUARDRAILS=off;
+# MODES=simple and PROXIES=gateway narrow the runs.
 #   bench/pg-profile.sh [seconds-per-run] [clients]
 secs=${1:-10}
 clients=${2:-4}
@@ -28,25 +30,30 @@ echo '"bench" "bench"' > "$work/userlist.txt"
 chown -R postgres "$work/pgbouncer.ini" "$work/userlist.txt"; chmod 777 "$work"
 runuser -u postgres -- pgbouncer -d "$work/pgbouncer.ini"
 start_idp
+masking='{ columns: [filler], entities: [EMAIL, CREDIT_CARD, US_SSN, PHONE, IBAN, IP_ADDRESS, AWS_ACCESS_KEY, JWT] }'
+[ "${MASKING:-on}" = off ] && masking='{ entities: [] }'
+guardrails="    guardrails:
+      - { name: no-drop, pattern: '(?i)\\bdrop\\s+(table|schema|database)\\b' }
+      - { name: no-unbounded-delete, statement: delete_without_where }"
+[ "${GUARDRAILS:-on}" = off ] && guardrails="    guardrails: []"
 gateway_yaml "postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }"
 cat >> "$work/gateway.yaml" <<YAML
   - name: bench
     type: postgres
     upstream: { host: 127.0.0.1, port: $pgport, database: bench, user: bench, password_env: BENCH_PW, tls: disable }
     allow_groups: [agents]
-    guardrails:
-      - { name: no-drop, pattern: '(?i)\bdrop\s+(table|schema|database)\b' }
-      - { name: no-unbounded-delete, statement: delete_without_where }
-    masking: { columns: [filler], entities: [EMAIL, CREDIT_CARD, US_SSN, PHONE, IBAN, IP_ADDRESS, AWS_ACCESS_KEY, JWT] }
+$guardrails
+    masking: $masking
     limits: { max_rows: 100000000 }
-    record: true
+    record: ${RECORD:-true}
 YAML
 start_gateway
 token=$(cat "$work/tokens/agent.jwt")
 ticks() { awk '{print $14, $15}' /proc/$1/stat; }
+switches() { cat /proc/$1/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 hz=$(getconf CLK_TCK)
 measure() { # name pid mode conninfo password
-  local t0 t1 out tps perfpid= u s
+  local t0 t1 c0 c1 out tps perfpid= u s
   if [ "${PERF:-0}" = 1 ] && [ "$3" = "${PERF_MODE:-simple}" ]; then
     perf record -g -o "/tmp/$1.perf" -p "$2" 2>/dev/null & perfpid=$!
     sleep 0.5
@@ -54,17 +61,22 @@ measure() { # name pid mode conninfo password
     strace -c -f -o "/tmp/$1.strace" -p "$2" 2>/dev/null & perfpid=$!
     sleep 0.5
   fi
-  t0=$(ticks "$2")
+  t0=$(ticks "$2"); c0=$(switches "$2")
   out=$(PGPASSWORD=$5 pgbench -n -S -M "$3" -c "$clients" -j 2 -T "$secs" "$4" 2>&1)
-  t1=$(ticks "$2")
+  t1=$(ticks "$2"); c1=$(switches "$2")
   [ -n "$perfpid" ] && { kill -INT $perfpid; wait $perfpid || true; }
   tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  local cs; cs=$(echo "($c1 - $c0) / ($tps * $secs)" | bc -l)
   set -- "$1" "$2" "$3" $t0 $t1
   u=$(echo "($6 - $4) * 1000000 / $hz / ($tps * $secs)" | bc -l)
   s=$(echo "($7 - $5) * 1000000 / $hz / ($tps * $secs)" | bc -l)
-  printf '%-10s %-9s %10.0f tps %8.1f us CPU per transaction (user %.1f, system %.1f)\n' "$1" "$3" "$tps" "$(echo "$u + $s" | bc -l)" "$u" "$s"
+  printf '%-10s %-9s %10.0f tps %8.1f us CPU per transaction (user %.1f, system %.1f), %.2f context switches\n' "$1" "$3" "$tps" "$(echo "$u + $s" | bc -l)" "$u" "$s" "$cs"
 }
-for mode in simple prepared; do
-  measure pgbouncer "$(cat "$work/pgbouncer.pid")" $mode "host=127.0.0.1 port=$bouncerport dbname=bench user=bench" bench
-  measure gateway "$(cat "$work/gateway.pid")" $mode "host=127.0.0.1 port=$gwport dbname=bench user=agent" "$token"
+for mode in ${MODES:-simple prepared}; do
+  if [[ " ${PROXIES:-pgbouncer gateway} " == *" pgbouncer "* ]]; then
+    measure pgbouncer "$(cat "$work/pgbouncer.pid")" $mode "host=127.0.0.1 port=$bouncerport dbname=bench user=bench" bench
+  fi
+  if [[ " ${PROXIES:-pgbouncer gateway} " == *" gateway "* ]]; then
+    measure gateway "$(cat "$work/gateway.pid")" $mode "host=127.0.0.1 port=$gwport dbname=bench user=agent" "$token"
+  fi
 done
