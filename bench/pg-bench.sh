@@ -2,9 +2,12 @@
 # pgbench -S through three paths in one run: direct to PostgreSQL, through pgbouncer
 # (session mode) and through postgres-gateway (masking and recording on). Then the gateway's
 # peak RSS while streaming a 10-million-row SELECT. Prints a table with ratios.
+# The three paths take turns, ROUNDS times (default 3); the table shows each path's median
+# run (by TPS), which steadies ratios on a machine where all of them share two cores.
 #   bench/pg-bench.sh [seconds-per-run] [clients]
 secs=${1:-10}
 clients=${2:-4}
+rounds=${ROUNDS:-3}
 source "$(dirname "$0")/common.sh"
 bouncerport=$(freeport)
 start_postgres "-c max_connections=100"
@@ -54,15 +57,24 @@ run() { # name mode conninfo password
   lat=$(echo "$out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
   echo "$1 $2 $tps $lat"
 }
+runs=()
+for mode in simple prepared; do
+  for _ in $(seq "$rounds"); do
+    runs+=("$(run direct $mode "host=127.0.0.1 port=$pgport dbname=bench user=bench" bench)")
+    runs+=("$(run pgbouncer $mode "host=127.0.0.1 port=$bouncerport dbname=bench user=bench" bench)")
+    runs+=("$(run gateway $mode "host=127.0.0.1 port=$gwport dbname=bench user=agent" "$token")")
+  done
+done
+# The median run of each path and mode.
 results=()
 for mode in simple prepared; do
-  results+=("$(run direct $mode "host=127.0.0.1 port=$pgport dbname=bench user=bench" bench)")
-  results+=("$(run pgbouncer $mode "host=127.0.0.1 port=$bouncerport dbname=bench user=bench" bench)")
-  results+=("$(run gateway $mode "host=127.0.0.1 port=$gwport dbname=bench user=agent" "$token")")
+  for path in direct pgbouncer gateway; do
+    results+=("$(printf '%s\n' "${runs[@]}" | awk -v p=$path -v m=$mode '$1==p && $2==m' | sort -k3 -g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')")
+  done
 done
 
 echo
-echo "pgbench -S, $clients clients, ${secs}s per run, scale 10, $(nproc) cores, loopback"
+echo "pgbench -S, $clients clients, ${secs}s per run, median of $rounds rounds, scale 10, $(nproc) cores, loopback"
 printf '%-10s %-9s %12s %12s %12s %12s\n' path mode tps "latency ms" "vs direct" "vs pgbouncer"
 for mode in simple prepared; do
   d=$(printf '%s\n' "${results[@]}" | awk -v m=$mode '$1=="direct" && $2==m {print $3}')

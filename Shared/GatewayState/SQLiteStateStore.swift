@@ -62,7 +62,8 @@ public final class SQLiteStateStore: StateStore {
             while start < events.count {
                 let chunk = events[start..<min(start + Self.rowsPerInsert, events.count)]
                 let statement = try db.cachedStatement(sql: Self.insertSQL(rows: chunk.count))
-                var values: [DatabaseValue] = []
+                // Existentials, not [DatabaseValue]: that initializer maps through a key path, which cost more than the insert.
+                var values: [(any DatabaseValueConvertible)?] = []
                 values.reserveCapacity(chunk.count * 9)
                 for event in chunk {
                     values.append(event.id.databaseValue)
