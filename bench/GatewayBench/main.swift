@@ -138,6 +138,13 @@ let splitRate = measure("split") {
     }
     return n
 }
+// pgbench's statement under bench/pg-bench.sh's guardrails: the pre-check answers without lexing.
+let pgbenchPolicy = ConnectionPolicy(connection: "bench", allowGroups: ["agents"], guardrails: Array(policy.guardrails.prefix(2)))
+let pgbenchStatement = Command.sql("SELECT abalance FROM pgbench_accounts WHERE aid = 48211;")
+let precheckRate = measure("precheck") {
+    _ = policyEngine.decide(pgbenchStatement, by: agent, on: pgbenchPolicy)
+    return 1
+}
 let shellPolicy = ConnectionPolicy(connection: "web", allowGroups: ["agents"], guardrails: [Guardrail(name: "no-rm-rf", pattern: try PatternMatcher(#"rm\s+-[a-z]*r[a-z]*f"#))])
 let shellRate = measure("shell") {
     _ = policyEngine.decide(.shell("find /var/log -name '*.gz' -mtime +30 -print"), by: agent, on: shellPolicy)
@@ -147,4 +154,5 @@ print("")
 print("policy engine")
 if scanSink == 0 { print("(empty corpus)") }
 print(String(format: "  SQL decisions (6-statement mix) %9.0f /s   (lexing and splitting alone: %.0f /s, ratio %.2f)", decisionRate, splitRate, decisionRate / splitRate))
+print(String(format: "  SQL decision, pgbench's SELECT  %9.0f /s   (answered by the pre-check, no lexing)", precheckRate))
 print(String(format: "  shell command decisions         %9.0f /s", shellRate))
