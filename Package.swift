@@ -76,6 +76,7 @@ let package = Package(
             dependencies: [
                 "GatewayJSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -211,7 +212,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "GatewayBench",
-            dependencies: ["GatewayMasking", "GatewayPolicy", "GatewayConfig"],
+            dependencies: ["GatewayMasking", "GatewayPolicy", "GatewayConfig", "GatewayState"],
             path: "bench/GatewayBench",
             swiftSettings: strict
         ),

@@ -5,6 +5,11 @@ extension AuditEvent {
     /// The stored JSON document, written by hand (JSONEncoder cost more than the insert):
     /// the same keys and shapes `StoreCoding` reads back (time as seconds since 1970).
     func storeJSON() -> String {
+        String(decoding: storeJSONBytes(), as: UTF8.self)
+    }
+
+    /// The stored document as UTF-8 bytes.
+    func storeJSONBytes() -> [UInt8] {
         var out = JSONObjectWriter(capacity: 256 + (command?.utf8.count ?? 0) + (detail?.utf8.count ?? 0))
         out.string("action", action)
         out.string("client_address", clientAddress)
@@ -19,6 +24,6 @@ extension AuditEvent {
         out.string("session_id", sessionID)
         out.string("sub", subject)
         out.number("time", time.timeIntervalSince1970)
-        return String(decoding: out.finish(), as: UTF8.self)
+        return out.finish()
     }
 }

@@ -56,37 +56,7 @@ public final class SQLiteStateStore: StateStore {
 
     public func append(contentsOf events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await pool.write { db in
-            // Many rows per INSERT: a batch of a few thousand events costs a few dozen statements.
-            var start = 0
-            while start < events.count {
-                let chunk = events[start..<min(start + Self.rowsPerInsert, events.count)]
-                let statement = try db.cachedStatement(sql: Self.insertSQL(rows: chunk.count))
-                // Existentials, not [DatabaseValue]: that initializer maps through a key path, which cost more than the insert.
-                var values: [(any DatabaseValueConvertible)?] = []
-                values.reserveCapacity(chunk.count * 9)
-                for event in chunk {
-                    values.append(event.id.databaseValue)
-                    values.append(event.time.timeIntervalSince1970.databaseValue)
-                    values.append(event.service.databaseValue)
-                    values.append(event.connection.databaseValue)
-                    values.append(event.sessionID.databaseValue)
-                    values.append(event.subject.databaseValue)
-                    values.append(event.email.databaseValue)
-                    values.append(event.action.databaseValue)
-                    values.append(event.storeJSON().databaseValue)
-                }
-                try statement.execute(arguments: StatementArguments(values))
-                start += chunk.count
-            }
-        }
-    }
-
-    static let rowsPerInsert = 64
-
-    static func insertSQL(rows: Int) -> String {
-        "INSERT INTO audit_events (id, time, service, connection, session_id, subject, email, action, body) VALUES "
-            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+        try await pool.write { db in try SQLiteAuditInsert.insert(events, into: db) }
     }
 
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {

@@ -64,6 +64,41 @@ struct StateStoreTests {
         await other.close()
     }
 
+    /// Batches as the audit trail writes them: several multi-row INSERTs and a shorter last
+    /// one, absent fields, text with quotes and non-ASCII characters; every event reads back.
+    @Test(arguments: Backend.allCases)
+    func auditEventBatches(_ backend: Backend) async throws {
+        let (store, other) = try await Self.open(backend)
+        let start = Date()
+        var events: [AuditEvent] = []
+        for index in 0..<(64 * 3 + 17) {
+            let even = index % 2 == 0
+            let connection: String? = index % 3 == 0 ? nil : "orders"
+            let email: String? = index % 4 == 0 ? nil : "agent@example.com"
+            let command = "SELECT '\(index)', 'it''s \"é\" ☃' -- \\ \n"
+            events.append(AuditEvent(
+                action: even ? "allow" : "block", time: start.addingTimeInterval(Double(index) / 1000), service: "postgres-gateway",
+                connection: connection, sessionID: "s-\(index % 5)", subject: "agent-\(index % 7)", email: email,
+                groups: even ? ["agents", "ops"] : [], command: command, rule: even ? nil : "no-drop"
+            ))
+        }
+        try await store.append(contentsOf: events)
+        let read = try await other.auditEvents(AuditQuery(limit: 10_000))
+        #expect(read.count == events.count)
+        for (written, back) in zip(events, read) {
+            var expected = written
+            expected.time = back.time
+            #expect(back == expected)
+            #expect(abs(back.time.timeIntervalSince(written.time)) < 0.001)
+        }
+        let inOrders = events.filter { $0.connection == "orders" }.count
+        let byAgent3 = events.filter { $0.subject == "agent-3" }.count
+        #expect(try await other.auditEvents(AuditQuery(connection: "orders", limit: 10_000)).count == inOrders)
+        #expect(try await other.auditEvents(AuditQuery(user: "agent-3", limit: 10_000)).count == byAgent3)
+        await store.close()
+        await other.close()
+    }
+
     @Test(arguments: Backend.allCases)
     func reviewsAcrossInstances(_ backend: Backend) async throws {
         let (store, other) = try await Self.open(backend)
