@@ -159,9 +159,12 @@ public enum GatewayMain {
             logger: Logger(label: "\(service.serviceName).admin")
         )
 
+        // A graceful shutdown stops services in reverse order, each after the one behind it
+        // has returned: the listener stops accepting, then the drain ends the sessions in
+        // flight, then the rest.
         var services: [any Service] = [admin, KillWatcher(store: store, registry: sessions, interval: .seconds(2), logger: logger)]
-        if let protocolListener { services.append(protocolListener) }
         services.append(SessionDrain(sessions: sessions, logger: logger))
+        if let protocolListener { services.append(protocolListener) }
         services.append(ReviewChangeListener(store: store, watcher: environment.reviews))
         services.append(ReviewExpirySweeper(store: store, audit: audit, webhooks: environment.webhooks, service: service.serviceName, logger: logger))
         let group = ServiceGroup(

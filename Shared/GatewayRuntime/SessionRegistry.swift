@@ -39,7 +39,19 @@ public final class SessionRegistry: Sendable {
         return true
     }
 
-    /// Ends every session (shutdown); waits for each to finish sealing.
+    /// Waits until every session has left the registry (a session leaves last, after its
+    /// recording is sealed and its end audited), or until `timeout` has passed. Returns how
+    /// many are still in.
+    public func waitUntilEmpty(timeout: Duration) async -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while count > 0, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return count
+    }
+
+    /// Asks every session to end (shutdown). Ending is asynchronous: `waitUntilEmpty` waits
+    /// for the recordings to be sealed.
     public func terminateAll(reason: String) async {
         let all = entries.withLock { Array($0.values) }
         await withTaskGroup(of: Void.self) { group in

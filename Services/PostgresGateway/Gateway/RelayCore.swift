@@ -234,6 +234,7 @@ final class RelayCore: @unchecked Sendable {
             if state.discardingUntilSync { return nil }
             let bind = try FrontendMessages.parseBind(frame)
             state.tracker.bind(portal: bind.portal, statement: bind.statement, resultFormats: bind.resultFormats)
+            state.bound(portal: bind.portal, statement: bind.statement)
             toUpstream(frame)
         case PostgresMessageType.describe:
             if state.discardingUntilSync { return nil }
@@ -244,7 +245,7 @@ final class RelayCore: @unchecked Sendable {
             if state.discardingUntilSync { return nil }
             let portal = try FrontendMessages.parseExecute(frame)
             state.tracker.execute(portal: portal)
-            state.inFlight.append(("execute \(portal.isEmpty ? "unnamed portal" : portal)", .now))
+            state.inFlight.append((state.executed(portal: portal), .now))
             toUpstream(frame)
         case PostgresMessageType.sync:
             state.tracker.sync()
@@ -255,7 +256,12 @@ final class RelayCore: @unchecked Sendable {
             state.discardingUntilSync = false
             state.pendingRefusal = nil
             toUpstream(frame)
-        case PostgresMessageType.close, PostgresMessageType.flush:
+        case PostgresMessageType.close:
+            if state.discardingUntilSync { return nil }
+            let target = try FrontendMessages.parseTarget(frame)
+            state.closed(kind: target.kind, name: target.name)
+            toUpstream(frame)
+        case PostgresMessageType.flush:
             if state.discardingUntilSync { return nil }
             toUpstream(frame)
         case PostgresMessageType.terminate:
@@ -276,6 +282,7 @@ final class RelayCore: @unchecked Sendable {
 
     private func forwardParse(_ frame: PostgresFrame, _ parse: FrontendMessages.Parse) {
         state.tracker.parse(statement: parse.statement)
+        state.parsed(statement: parse.statement, text: parse.query)
         toUpstream(frame)
     }
 

@@ -31,6 +31,31 @@ struct RelayState: Sendable {
     var discardingRows = false
     /// Statements forwarded and not yet complete, for durations in the recording.
     var inFlight: [(command: String, start: ContinuousClock.Instant)] = []
+    /// The SQL of each prepared statement and bound portal, by name, so the recorded result
+    /// of an Execute names the statement it ran. At most `maximumNamed` of each are kept
+    /// (a client that prepares more gets its older executions recorded by portal name).
+    private(set) var statementTexts: [String: String] = [:]
+    private(set) var portalTexts: [String: String] = [:]
+    static let maximumNamed = 10_000
+
+    mutating func parsed(statement: String, text: String) {
+        guard statementTexts.count < Self.maximumNamed || statementTexts[statement] != nil else { return }
+        statementTexts[statement] = text
+    }
+
+    mutating func bound(portal: String, statement: String) {
+        guard portalTexts.count < Self.maximumNamed || portalTexts[portal] != nil else { return }
+        portalTexts[portal] = statementTexts[statement]
+    }
+
+    mutating func closed(kind: UInt8, name: String) {
+        if kind == UInt8(ascii: "S") { statementTexts[name] = nil } else { portalTexts[name] = nil }
+    }
+
+    /// What the recording calls an Execute of `portal`: its statement's SQL when known.
+    func executed(portal: String) -> String {
+        portalTexts[portal] ?? "execute \(portal.isEmpty ? "unnamed portal" : "portal \(portal)")"
+    }
 
     var isIdle: Bool { syncsSent == syncsReceived }
 

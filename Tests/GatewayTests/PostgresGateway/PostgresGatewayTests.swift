@@ -321,6 +321,24 @@ struct PostgresGatewayTests {
         #expect(output.contains("number of transactions actually processed: 400/400"))
         #expect(output.contains("number of failed transactions: 0"))
         #expect(await fixture.stop() == 0)
+
+        // Every transaction's result is recorded with the SQL it ran, in every protocol mode
+        // (extended and prepared: the statement the executed portal was bound to).
+        let recordings = fixture.directory + "/recordings"
+        var results: [[String: Any]] = []
+        for session in try FileManager.default.contentsOfDirectory(atPath: recordings) where session.hasPrefix("s-") {
+            let lines = String(decoding: FileManager.default.contents(atPath: recordings + "/" + session + "/events.jsonl") ?? Data(), as: UTF8.self)
+            for line in lines.split(separator: "\n") {
+                guard let event = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], event["type"] as? String == "result" else { continue }
+                results.append(event)
+            }
+        }
+        let selects = results.filter { ($0["command"] as? String)?.hasPrefix("SELECT abalance FROM pgbench_accounts WHERE aid = ") == true }
+        #expect(selects.count == 400, "\(results.filter { ($0["command"] as? String)?.hasPrefix("SELECT abalance") != true }.prefix(3))")
+        #expect(selects.allSatisfy { $0["rows"] as? Int == 1 && $0["columns"] as? [String] == ["abalance"] })
+        if mode != "simple" {
+            #expect(selects.allSatisfy { ($0["command"] as? String)?.contains("$1") == true })
+        }
     }
 }
 
