@@ -71,7 +71,7 @@ struct StateStoreTests {
         let (store, other) = try await Self.open(backend)
         let start = Date()
         var events: [AuditEvent] = []
-        for index in 0..<(64 * 3 + 17) {
+        for index in 0..<(64 * 9 + 17) {   // several INSERTs in both stores (64 and 500 rows each), a shorter last one
             let even = index % 2 == 0
             let connection: String? = index % 3 == 0 ? nil : "orders"
             let email: String? = index % 4 == 0 ? nil : "agent@example.com"
