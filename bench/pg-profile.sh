@@ -55,7 +55,7 @@ hz=$(getconf CLK_TCK)
 measure() { # name pid mode conninfo password
   local t0 t1 c0 c1 out tps perfpid= u s
   if [ "${PERF:-0}" = 1 ] && [ "$3" = "${PERF_MODE:-simple}" ]; then
-    perf record -g -o "/tmp/$1.perf" -p "$2" 2>/dev/null & perfpid=$!
+    perf record ${PERF_ARGS:-} -g -o "/tmp/$1.perf" -p "$2" 2>/dev/null & perfpid=$!
     sleep 0.5
   elif [ "${STRACE:-0}" = 1 ] && [ "$3" = simple ]; then
     strace -c -f -o "/tmp/$1.strace" -p "$2" 2>/dev/null & perfpid=$!

@@ -38,7 +38,14 @@ extension RecordingEvent {
             bytes.append(UInt8(ascii: "\""))
         }
         out.string("type", type)
-        if let values {
+        if let encodedValues {
+            out.key("values")
+            out.value { bytes in
+                bytes.append(UInt8(ascii: "["))
+                bytes.append(contentsOf: encodedValues)
+                bytes.append(UInt8(ascii: "]"))
+            }
+        } else if let values {
             out.key("values")
             out.appendArray(values) { row, bytes in
                 bytes.append(UInt8(ascii: "["))

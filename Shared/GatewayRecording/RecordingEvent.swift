@@ -21,11 +21,16 @@ public struct RecordingEvent: Sendable, Codable, Hashable {
     /// Result rows as text (postgres), after masking, capped by the recorder.
     public var values: [[String?]]?
     public var detail: String?
+    /// `values` already written as JSON rows (`[...],[...]`, without the outer brackets), by
+    /// a relay that encodes result cells straight from the wire; written instead of `values`.
+    /// Not decoded: a recording read back has `values`.
+    public var encodedValues: [UInt8]? = nil
 
     public init(
         type: String, time: Date = Date(), command: String? = nil, decision: String? = nil, rule: String? = nil,
         reviewID: String? = nil, rows: Int? = nil, durationMS: Double? = nil, error: String? = nil, exitStatus: Int? = nil,
-        signal: String? = nil, masked: [String: Int]? = nil, columns: [String]? = nil, values: [[String?]]? = nil, detail: String? = nil
+        signal: String? = nil, masked: [String: Int]? = nil, columns: [String]? = nil, values: [[String?]]? = nil, detail: String? = nil,
+        encodedValues: [UInt8]? = nil
     ) {
         self.type = type
         self.time = time
@@ -42,6 +47,7 @@ public struct RecordingEvent: Sendable, Codable, Hashable {
         self.columns = columns
         self.values = values
         self.detail = detail
+        self.encodedValues = encodedValues
     }
 
     enum CodingKeys: String, CodingKey {

@@ -445,10 +445,10 @@ final class RelayCore: @unchecked Sendable {
             if state.discardingRows { return }
             if frame.type == PostgresMessageType.commandComplete {
                 let tag = RowMessages.commandTag(frame) ?? ""
-                let (columns, values) = sample.take()
+                let (columns, rows) = sample.take()
                 recorder?.record(RecordingEvent(
                     type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
-                    durationMS: started.map { Self.milliseconds(since: $0.start) }, columns: columns, values: values, detail: tag
+                    durationMS: started.map { Self.milliseconds(since: $0.start) }, columns: columns, detail: tag, encodedValues: rows
                 ))
             } else {
                 _ = sample.take()

@@ -1,46 +1,55 @@
+import GatewayJSON
 import NIOCore
 import PostgresWire
 
 /// Keeps the first rows of a result, as text, for the session recording: at most
-/// `maximumRows` rows and `maximumBytes` bytes of values, so recording a huge result costs
-/// a bounded amount. Binary values are recorded as `<binary N bytes>`.
+/// `maximumRows` rows and about `maximumBytes` bytes, so recording a huge result costs a
+/// bounded amount. Cells are written as JSON straight from the wire (no String per cell);
+/// binary values are recorded as `<binary N bytes>`, text that is not valid UTF-8 with
+/// replacement characters.
 struct ResultSample: Sendable {
     static let maximumRows = 100
     static let maximumBytes = 32 * 1024
 
     private var columns: [String]?
-    private var rows: [[String?]] = []
-    private var bytes = 0
-    private var truncated = false
+    /// `[...],[...]`: the rows so far, as JSON arrays.
+    private var rows: [UInt8] = []
+    private var rowCount = 0
 
     /// Whether another row would be kept (false once the caps are reached).
-    var wantsMore: Bool { !truncated && rows.count < Self.maximumRows && bytes < Self.maximumBytes }
+    var wantsMore: Bool { rowCount < Self.maximumRows && rows.count < Self.maximumBytes }
 
     /// Adds a row's values (as the client received them) while the sample has room.
     mutating func add(_ values: [ByteBuffer?], columns described: [ResultColumn]?) {
         if columns == nil, let described { columns = described.map(\.name) }
-        guard wantsMore else {
-            truncated = true
-            return
-        }
-        var row: [String?] = []
-        row.reserveCapacity(values.count)
+        guard wantsMore else { return }
+        if rowCount > 0 { rows.append(UInt8(ascii: ",")) }
+        rows.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {
+            if index > 0 { rows.append(UInt8(ascii: ",")) }
             guard let value else {
-                row.append(nil)
+                rows.append(contentsOf: "null".utf8)
                 continue
             }
             let binary = (described.flatMap { index < $0.count ? $0[index].format : nil } ?? 0) != 0
-            let text = binary ? "<binary \(value.readableBytes) bytes>" : String(buffer: value)
-            bytes += text.utf8.count
-            row.append(text)
+            if binary {
+                JSONString.append("<binary \(value.readableBytes) bytes>", to: &rows)
+                continue
+            }
+            let written: Bool? = value.readableBytesView.withContiguousStorageIfAvailable { bytes in
+                guard JSONString.isASCII(bytes) else { return false }
+                JSONString.append(utf8: bytes, to: &rows)
+                return true
+            }
+            if written != true { JSONString.append(String(buffer: value), to: &rows) }
         }
-        rows.append(row)
+        rows.append(UInt8(ascii: "]"))
+        rowCount += 1
     }
 
-    /// The sample so far, and a fresh start for the next result.
-    mutating func take() -> (columns: [String]?, values: [[String?]]?) {
+    /// The sample so far (rows as JSON, nil when there were none), and a fresh start for the next result.
+    mutating func take() -> (columns: [String]?, rows: [UInt8]?) {
         defer { self = ResultSample() }
-        return (columns, rows.isEmpty ? nil : rows)
+        return (columns, rowCount == 0 ? nil : rows)
     }
 }

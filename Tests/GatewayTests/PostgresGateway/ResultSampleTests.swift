@@ -1,0 +1,62 @@
+import Foundation
+@testable import GatewayRecording
+import NIOCore
+@testable import PostgresGatewayKit
+import PostgresWire
+import Testing
+
+/// The recording's result sample is written as JSON straight from the wire; it must read
+/// back exactly as the cells did when they went through Strings.
+@Suite("Result sample for the recording")
+struct ResultSampleTests {
+    static let pieces: [[UInt8]] = [
+        Array("plain".utf8), Array("quote \" back \\ slash".utf8), [0x01, 0x09, 0x0A, 0x1F, 0x7F], Array("é ☃ 𝄞".utf8),
+        [0xFF, 0xFE, 0x41], [0xC3], Array("jane@example.com".utf8), [], Array("1234".utf8),
+    ]
+
+    /// What the recording held before: a String per cell (invalid UTF-8 repaired).
+    static func asStrings(_ rows: [[ByteBuffer?]], _ columns: [ResultColumn]) -> [[String?]] {
+        rows.map { row in
+            row.enumerated().map { index, value in
+                guard let value else { return nil }
+                return columns[index].format != 0 ? "<binary \(value.readableBytes) bytes>" : String(buffer: value)
+            }
+        }
+    }
+
+    @Test func readsBackAsTheCellsDid() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let width = Int.random(in: 1...5, using: &generator)
+            let columns = (0..<width).map { ResultColumn(name: "c\($0)", typeOID: 25, format: Bool.random(using: &generator) && $0 > 0 ? 1 : 0) }
+            let rows: [[ByteBuffer?]] = (0..<Int.random(in: 1...4, using: &generator)).map { _ in
+                (0..<width).map { _ in
+                    guard Int.random(in: 0..<6, using: &generator) > 0 else { return nil }
+                    let bytes = (0..<Int.random(in: 0...3, using: &generator)).flatMap { _ in Self.pieces.randomElement(using: &generator)! }
+                    return ByteBuffer(bytes: bytes)
+                }
+            }
+            var sample = ResultSample()
+            for row in rows { sample.add(row, columns: columns) }
+            let (names, encoded) = sample.take()
+            #expect(names == columns.map(\.name))
+            let time = Date(timeIntervalSince1970: 1_795_950_000)
+            let direct = RecordingEvent(type: "result", time: time, columns: names, encodedValues: encoded).jsonLine()
+            let viaStrings = RecordingEvent(type: "result", time: time, columns: names, values: Self.asStrings(rows, columns)).jsonLine()
+            let decodedDirect = try JSONSerialization.jsonObject(with: Data(direct)) as? NSDictionary
+            let decodedStrings = try JSONSerialization.jsonObject(with: Data(viaStrings)) as? NSDictionary
+            #expect(decodedDirect != nil && decodedDirect == decodedStrings, "\(String(decoding: direct, as: UTF8.self))")
+        }
+    }
+
+    @Test func keepsAtMostTheCaps() {
+        var sample = ResultSample()
+        let columns = [ResultColumn(name: "n", typeOID: 25, format: 0)]
+        for index in 0..<1000 where sample.wantsMore { sample.add([ByteBuffer(string: "row \(index)")], columns: columns) }
+        let (_, encoded) = sample.take()
+        let rows = (try? JSONSerialization.jsonObject(with: Data("[".utf8 + (encoded ?? []) + "]".utf8))) as? [[String]]
+        #expect(rows?.count == ResultSample.maximumRows)
+        var empty = ResultSample()
+        #expect(empty.take().rows == nil)
+    }
+}
