@@ -151,7 +151,7 @@ let package = Package(
         .target(
             name: "PostgresGatewayKit",
             dependencies: [
-                "PostgresWire", "GatewayRuntime", "GatewayMasking",
+                "PostgresWire", "GatewayRuntime", "GatewayAdmin", "GatewayMasking",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

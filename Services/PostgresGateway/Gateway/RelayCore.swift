@@ -1,4 +1,5 @@
 import Foundation
+import GatewayAdmin
 import GatewayConfig
 import GatewayMasking
 import GatewayPolicy
@@ -28,6 +29,11 @@ final class RelayCore: @unchecked Sendable {
     let upstreamChannel: any Channel
     let eventLoop: any EventLoop
     let closed: EventLoopPromise<Void>
+    /// The environment's parts the hot path uses, held directly (the environment is a large
+    /// struct; reaching through it per frame cost reference counting on every field).
+    private let metrics: GatewayMetrics
+    private let audit: AuditTrail
+    private let policy: PolicyEngine
 
     private var state = RelayState()
     /// The first rows of the result in flight, as the client received them (masked), for the recording.
@@ -70,6 +76,9 @@ final class RelayCore: @unchecked Sendable {
         self.upstreamChannel = upstreamChannel
         self.eventLoop = client.eventLoop
         self.closed = client.eventLoop.makePromise()
+        self.metrics = session.environment.metrics
+        self.audit = session.environment.audit
+        self.policy = session.environment.policy
     }
 
     var environment: GatewayEnvironment { session.environment }
@@ -136,7 +145,7 @@ final class RelayCore: @unchecked Sendable {
             task.cancel()
             let message = "access gateway: terminating connection due to idle-session timeout (limits.idle_timeout \(Self.describe(seconds)))"
             self.recorder?.record(RecordingEvent(type: "error", error: message))
-            self.environment.audit.enqueue("idle_timeout", identity: self.identity, connection: self.connection.name, session: self.session.sessionID, detail: message)
+            self.audit.enqueue("idle_timeout", identity: self.identity, connection: self.connection.name, session: self.session.sessionID, detail: message)
             self.client.writeAndFlush(BackendMessages.error("57P05", message, severity: "FATAL")).whenComplete { [client = self.client] _ in
                 client.close(promise: nil)
             }
@@ -189,7 +198,7 @@ final class RelayCore: @unchecked Sendable {
             queuedClientFrames += batch
             return
         }
-        environment.metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "upstream")
+        metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "upstream")
         process(batch[...])
     }
 
@@ -309,23 +318,23 @@ final class RelayCore: @unchecked Sendable {
     }
 
     private func decide(_ query: String) -> Verdict {
-        var decision = environment.policy.decide(.sql(query), by: identity, on: connection.policy)
+        var decision = policy.decide(.sql(query), by: identity, on: connection.policy)
         if case .allow = decision, !connection.masking.columns.isEmpty, ASCIISearch.contains(Self.copyWord, in: query), Self.copiesOut(query) {
             decision = .block(rule: "masking", message: "COPY ... TO STDOUT is refused on a connection with column masking; use SELECT", statement: query)
         }
-        environment.metrics.decision(decision.kind, connection: connection.name)
+        metrics.decision(decision.kind, connection: connection.name)
         switch decision {
         case .allow:
             recorder?.record(RecordingEvent(type: "query", command: query, decision: "allow"))
-            environment.audit.enqueue("allow", identity: identity, connection: connection.name, session: session.sessionID, command: query)
+            audit.enqueue("allow", identity: identity, connection: connection.name, session: session.sessionID, command: query)
             return .forward
         case .deny(let reason):
             recorder?.record(RecordingEvent(type: "query", command: query, decision: "deny", detail: reason))
-            environment.audit.enqueue("deny", identity: identity, connection: connection.name, session: session.sessionID, command: query, detail: reason)
+            audit.enqueue("deny", identity: identity, connection: connection.name, session: session.sessionID, command: query, detail: reason)
             return .refuse(BackendMessages.error("42501", "access gateway: \(reason)"))
         case .block(let rule, let message, _):
             recorder?.record(RecordingEvent(type: "query", command: query, decision: "block", rule: rule, detail: message))
-            environment.audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule, detail: message)
+            audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule, detail: message)
             return .refuse(BackendMessages.error("42501", "access gateway: \(message)", hint: "the statement was not sent to the database; the session is still usable"))
         case .hold(let rule, _):
             return .hold(rule)
@@ -400,7 +409,7 @@ final class RelayCore: @unchecked Sendable {
 
     func upstreamRead(_ batch: [PostgresFrame]) {
         eventLoop.preconditionInEventLoop()
-        environment.metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "downstream")
+        metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "downstream")
         for frame in batch {
             do {
                 try handleUpstreamFrame(frame)
@@ -479,7 +488,7 @@ final class RelayCore: @unchecked Sendable {
             var hits = MaskingHits()
             let bytes = frame.payload.readableBytesView
             if let masked = bytes.withContiguousStorageIfAvailable({ masking.mask($0, hits: &hits) }) ?? masking.mask(Array(bytes), hits: &hits) {
-                environment.metrics.maskingHits(hits.counts, connection: connection.name)
+                metrics.maskingHits(hits.counts, connection: connection.name)
                 toClient(PostgresFrame(type: frame.type, payload: ByteBuffer(bytes: masked)))
             } else {
                 toClient(frame)
@@ -492,7 +501,7 @@ final class RelayCore: @unchecked Sendable {
     private func stopOversizedResult(limit: Int) {
         let message = "access gateway: the result exceeds limits.max_rows (\(limit)); the query was cancelled"
         recorder?.record(RecordingEvent(type: "error", error: message))
-        environment.audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, rule: "limits.max_rows", detail: message)
+        audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, rule: "limits.max_rows", detail: message)
         toClient(BackendMessages.error("54000", message))
         flushClient()
         let (host, port, key) = (upstream.host, upstream.port, cancelKey)
@@ -525,7 +534,7 @@ final class RelayCore: @unchecked Sendable {
                 }
             }
         }
-        if changed { environment.metrics.maskingHits(hits.counts, connection: connection.name) }
+        if changed { metrics.maskingHits(hits.counts, connection: connection.name) }
         return changed
     }
 
