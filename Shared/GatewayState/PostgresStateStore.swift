@@ -96,12 +96,7 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func append(_ event: AuditEvent) async throws {
-        let body = event.storeJSON()
-        try await client.query("""
-            INSERT INTO gateway_audit_events (id, time, service, connection, session_id, subject, email, action, body)
-            VALUES (\(event.id), \(event.time.timeIntervalSince1970), \(event.service), \(event.connection), \(event.sessionID),
-                    \(event.subject), \(event.email), \(event.action), \(body))
-            """, logger: Self.logger)
+        try await client.query(Self.insert([event][...]), logger: Self.logger)
     }
 
     /// Many rows per INSERT, one round trip each: at tens of thousands of statements a second
@@ -109,38 +104,27 @@ public final class PostgresStateStore: StateStore {
     public func append(contentsOf events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
         try await client.withTransaction(logger: Self.logger) { connection in
-            var start = 0
-            while start < events.count {
-                let chunk = events[start..<min(start + Self.rowsPerInsert, events.count)]
+            for chunk in AuditEvent.batches(events, of: Self.rowsPerInsert) {
                 try await connection.query(Self.insert(chunk), logger: Self.logger)
-                start += chunk.count
             }
         }
     }
 
-    /// 9 parameters a row; PostgreSQL allows 65,535 in one statement.
+    /// `AuditEvent.storeColumnCount` parameters a row; PostgreSQL allows 65,535 in one statement.
     static let rowsPerInsert = 500
 
     static func insert(_ events: ArraySlice<AuditEvent>) -> PostgresQuery {
-        var sql = PostgresQuery.StringInterpolation(literalCapacity: 128 + events.count * 48, interpolationCount: events.count * 9)
-        sql.appendLiteral("INSERT INTO gateway_audit_events (id, time, service, connection, session_id, subject, email, action, body) VALUES ")
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 128 + events.count * 48, interpolationCount: events.count * AuditEvent.storeColumnCount)
+        sql.appendLiteral("INSERT INTO gateway_audit_events (\(AuditEvent.storeColumns)) VALUES ")
         for (index, event) in events.enumerated() {
             sql.appendLiteral(index == 0 ? "(" : ", (")
             sql.appendInterpolation(event.id)
             sql.appendLiteral(", ")
             sql.appendInterpolation(event.time.timeIntervalSince1970)
-            sql.appendLiteral(", ")
-            sql.appendInterpolation(event.service)
-            sql.appendLiteral(", ")
-            sql.appendInterpolation(event.connection)
-            sql.appendLiteral(", ")
-            sql.appendInterpolation(event.sessionID)
-            sql.appendLiteral(", ")
-            sql.appendInterpolation(event.subject)
-            sql.appendLiteral(", ")
-            sql.appendInterpolation(event.email)
-            sql.appendLiteral(", ")
-            sql.appendInterpolation(event.action)
+            event.forEachStoreText { text in
+                sql.appendLiteral(", ")
+                sql.appendInterpolation(text)
+            }
             sql.appendLiteral(", ")
             sql.appendInterpolation(event.storeJSON())
             sql.appendLiteral(")")

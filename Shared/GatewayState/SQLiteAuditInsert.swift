@@ -7,18 +7,15 @@ import GRDBSQLite
 /// row) cost more than the insert itself at tens of thousands of events per second.
 enum SQLiteAuditInsert {
     static let rowsPerInsert = 64
-    static let columnsPerRow: Int32 = 9
 
     static func sql(rows: Int) -> String {
-        "INSERT INTO audit_events (id, time, service, connection, session_id, subject, email, action, body) VALUES "
-            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+        let row = "(" + Array(repeating: "?", count: AuditEvent.storeColumnCount).joined(separator: ", ") + ")"
+        return "INSERT INTO audit_events (\(AuditEvent.storeColumns)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
     /// Inserts `events` inside the caller's transaction.
     static func insert(_ events: [AuditEvent], into db: Database) throws {
-        var start = 0
-        while start < events.count {
-            let chunk = events[start..<min(start + rowsPerInsert, events.count)]
+        for chunk in AuditEvent.batches(events, of: rowsPerInsert) {
             let statement = try db.cachedStatement(sql: sql(rows: chunk.count))
             let handle = statement.sqliteStatement
             sqlite3_reset(handle)
@@ -27,24 +24,22 @@ enum SQLiteAuditInsert {
             for event in chunk {
                 bind(event.id, handle, column)
                 sqlite3_bind_double(handle, column + 1, event.time.timeIntervalSince1970)
-                bind(event.service, handle, column + 2)
-                bind(event.connection, handle, column + 3)
-                bind(event.sessionID, handle, column + 4)
-                bind(event.subject, handle, column + 5)
-                bind(event.email, handle, column + 6)
-                bind(event.action, handle, column + 7)
+                column += 2
+                event.forEachStoreText { text in
+                    bind(text, handle, column)
+                    column += 1
+                }
                 let body = event.storeJSONBytes()
                 body.withUnsafeBufferPointer { bytes in
-                    _ = sqlite3_bind_text(handle, column + 8, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
+                    _ = sqlite3_bind_text(handle, column, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
                 }
-                column += columnsPerRow
+                column += 1
             }
             let code = sqlite3_step(handle)
             sqlite3_reset(handle)
             guard code == SQLITE_DONE else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
             }
-            start += chunk.count
         }
     }
 

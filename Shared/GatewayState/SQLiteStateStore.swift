@@ -45,13 +45,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func append(_ event: AuditEvent) async throws {
-        let body = event.storeJSON()
-        try await pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO audit_events (id, time, service, connection, session_id, subject, email, action, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: [event.id, event.time.timeIntervalSince1970, event.service, event.connection, event.sessionID, event.subject, event.email, event.action, body]
-            )
-        }
+        try await append(contentsOf: [event])
     }
 
     public func append(contentsOf events: [AuditEvent]) async throws {
