@@ -52,3 +52,60 @@ start_gateway() {
   echo $! > "$work/gateway.pid"
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$adminport/healthz" >/dev/null && break; sleep 0.2; done
 }
+
+# postgres_connection: appends the head of the "bench" postgres connection (upstream $pgport,
+# group agents) to $work/gateway.yaml; the caller appends its rules.
+postgres_connection() {
+  cat >> "$work/gateway.yaml" <<YAML
+  - name: bench
+    type: postgres
+    upstream: { host: 127.0.0.1, port: $pgport, database: bench, user: bench, password_env: BENCH_PW, tls: disable }
+    allow_groups: [agents]
+YAML
+}
+
+# start_pgbench_paths: the three paths pgbench runs through: PostgreSQL with pgbench's tables
+# (scale 10) on $pgport, pgbouncer in session mode on $bouncerport, and postgres-gateway on
+# $gwport with two guardrails, column masking plus all eight detectors, and recording.
+# RECORD=false, MASKING=off and GUARDRAILS=off switch those off. Sets $token (the agent's).
+start_pgbench_paths() {
+  bouncerport=$(freeport)
+  start_postgres "-c max_connections=100"
+  PGPASSWORD=bench pgbench -i -s 10 -q -h 127.0.0.1 -p $pgport -U bench bench >/dev/null 2>&1
+  cat > "$work/pgbouncer.ini" <<INI
+[databases]
+bench = host=127.0.0.1 port=$pgport dbname=bench
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bouncerport
+auth_type = plain
+auth_file = $work/userlist.txt
+pool_mode = session
+max_client_conn = 100
+default_pool_size = 20
+logfile = $work/pgbouncer.log
+pidfile = $work/pgbouncer.pid
+unix_socket_dir =
+INI
+  echo '"bench" "bench"' > "$work/userlist.txt"
+  chown -R postgres "$work/pgbouncer.ini" "$work/userlist.txt"; chmod 777 "$work"
+  runuser -u postgres -- pgbouncer -d "$work/pgbouncer.ini"
+
+  start_idp
+  local masking='{ columns: [filler], entities: [EMAIL, CREDIT_CARD, US_SSN, PHONE, IBAN, IP_ADDRESS, AWS_ACCESS_KEY, JWT] }'
+  [ "${MASKING:-on}" = off ] && masking='{ entities: [] }'
+  local guardrails="    guardrails:
+      - { name: no-drop, pattern: '(?i)\\bdrop\\s+(table|schema|database)\\b' }
+      - { name: no-unbounded-delete, statement: delete_without_where }"
+  [ "${GUARDRAILS:-on}" = off ] && guardrails="    guardrails: []"
+  gateway_yaml "postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }"
+  postgres_connection
+  cat >> "$work/gateway.yaml" <<YAML
+$guardrails
+    masking: $masking
+    limits: { max_rows: 100000000 }
+    record: ${RECORD:-true}
+YAML
+  start_gateway
+  token=$(cat "$work/tokens/agent.jwt")
+}

@@ -11,11 +11,8 @@ start_postgres "-c max_connections=$((count + 20)) -c shared_buffers=32MB"
 PGPASSWORD=bench psql -h 127.0.0.1 -p $pgport -U bench -d bench -qc "CREATE TABLE accounts (id int PRIMARY KEY, balance int); INSERT INTO accounts SELECT g, 0 FROM generate_series(1, $count) g"
 start_idp
 gateway_yaml "postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }"
+postgres_connection
 cat >> "$work/gateway.yaml" <<YAML
-  - name: bench
-    type: postgres
-    upstream: { host: 127.0.0.1, port: $pgport, database: bench, user: bench, password_env: BENCH_PW, tls: disable }
-    allow_groups: [agents]
     approvals:
       - { name: writes, pattern: '(?i)update', reviewer_groups: [dba], timeout: 30m }
 YAML

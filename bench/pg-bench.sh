@@ -4,50 +4,13 @@
 # peak RSS while streaming a 10-million-row SELECT. Prints a table with ratios.
 # The three paths take turns, ROUNDS times (default 3); the table shows each path's median
 # run (by TPS), which steadies ratios on a machine where all of them share two cores.
+# RECORD=false, MASKING=off and GUARDRAILS=off switch the gateway's features off.
 #   bench/pg-bench.sh [seconds-per-run] [clients]
 secs=${1:-10}
 clients=${2:-4}
 rounds=${ROUNDS:-3}
 source "$(dirname "$0")/common.sh"
-bouncerport=$(freeport)
-start_postgres "-c max_connections=100"
-PGPASSWORD=bench pgbench -i -s 10 -q -h 127.0.0.1 -p $pgport -U bench bench >/dev/null 2>&1
-
-cat > "$work/pgbouncer.ini" <<INI
-[databases]
-bench = host=127.0.0.1 port=$pgport dbname=bench
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $bouncerport
-auth_type = plain
-auth_file = $work/userlist.txt
-pool_mode = session
-max_client_conn = 100
-default_pool_size = 20
-logfile = $work/pgbouncer.log
-pidfile = $work/pgbouncer.pid
-unix_socket_dir =
-INI
-echo '"bench" "bench"' > "$work/userlist.txt"
-chown -R postgres "$work/pgbouncer.ini" "$work/userlist.txt"; chmod 777 "$work"
-runuser -u postgres -- pgbouncer -d "$work/pgbouncer.ini"
-
-start_idp
-gateway_yaml "postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }"
-cat >> "$work/gateway.yaml" <<YAML
-  - name: bench
-    type: postgres
-    upstream: { host: 127.0.0.1, port: $pgport, database: bench, user: bench, password_env: BENCH_PW, tls: disable }
-    allow_groups: [agents]
-    guardrails:
-      - { name: no-drop, pattern: '(?i)\bdrop\s+(table|schema|database)\b' }
-      - { name: no-unbounded-delete, statement: delete_without_where }
-    masking: { columns: [filler], entities: [EMAIL, CREDIT_CARD, US_SSN, PHONE, IBAN, IP_ADDRESS, AWS_ACCESS_KEY, JWT] }
-    limits: { max_rows: 100000000 }
-    record: true
-YAML
-start_gateway
-token=$(cat "$work/tokens/agent.jwt")
+start_pgbench_paths
 
 run() { # name mode conninfo password
   local out

@@ -4,51 +4,13 @@
 # machine where pgbench, PostgreSQL and the proxy share the cores. With PERF=1 each proxy's
 # simple-mode run (PERF_MODE=prepared: that one) is also recorded with `perf record -g` into /tmp/<proxy>.perf;
 # with STRACE=1 each proxy's simple-mode system calls are counted into /tmp/<proxy>.strace.
-# To see what each feature costs, switch it off: RECORD=false, MASKING=off, GUARDRAILS=off;
-# MODES=simple and PROXIES=gateway narrow the runs.
+# To see what each feature costs, switch it off: RECORD=false, MASKING=off, GUARDRAILS=off
+# (see start_pgbench_paths in common.sh); MODES=simple and PROXIES=gateway narrow the runs.
 #   bench/pg-profile.sh [seconds-per-run] [clients]
 secs=${1:-10}
 clients=${2:-4}
 source "$(dirname "$0")/common.sh"
-bouncerport=$(freeport)
-start_postgres "-c max_connections=100"
-PGPASSWORD=bench pgbench -i -s 10 -q -h 127.0.0.1 -p $pgport -U bench bench >/dev/null 2>&1
-cat > "$work/pgbouncer.ini" <<INI
-[databases]
-bench = host=127.0.0.1 port=$pgport dbname=bench
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $bouncerport
-auth_type = plain
-auth_file = $work/userlist.txt
-pool_mode = session
-logfile = $work/pgbouncer.log
-pidfile = $work/pgbouncer.pid
-unix_socket_dir =
-INI
-echo '"bench" "bench"' > "$work/userlist.txt"
-chown -R postgres "$work/pgbouncer.ini" "$work/userlist.txt"; chmod 777 "$work"
-runuser -u postgres -- pgbouncer -d "$work/pgbouncer.ini"
-start_idp
-masking='{ columns: [filler], entities: [EMAIL, CREDIT_CARD, US_SSN, PHONE, IBAN, IP_ADDRESS, AWS_ACCESS_KEY, JWT] }'
-[ "${MASKING:-on}" = off ] && masking='{ entities: [] }'
-guardrails="    guardrails:
-      - { name: no-drop, pattern: '(?i)\\bdrop\\s+(table|schema|database)\\b' }
-      - { name: no-unbounded-delete, statement: delete_without_where }"
-[ "${GUARDRAILS:-on}" = off ] && guardrails="    guardrails: []"
-gateway_yaml "postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }"
-cat >> "$work/gateway.yaml" <<YAML
-  - name: bench
-    type: postgres
-    upstream: { host: 127.0.0.1, port: $pgport, database: bench, user: bench, password_env: BENCH_PW, tls: disable }
-    allow_groups: [agents]
-$guardrails
-    masking: $masking
-    limits: { max_rows: 100000000 }
-    record: ${RECORD:-true}
-YAML
-start_gateway
-token=$(cat "$work/tokens/agent.jwt")
+start_pgbench_paths
 ticks() { awk '{print $14, $15}' /proc/$1/stat; }
 switches() { cat /proc/$1/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 hz=$(getconf CLK_TCK)
