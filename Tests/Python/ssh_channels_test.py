@@ -12,15 +12,9 @@ import urllib.request
 
 import paramiko
 
+from cases import case, report
+
 port, agent, admin, dba = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-failures = 0
-
-
-def case(name, ok, detail=""):
-    global failures
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail!r}"))
-    if not ok:
-        failures += 1
 
 
 def connect():
@@ -138,4 +132,4 @@ try:
 except paramiko.AuthenticationException:
     case("bad token refused", True)
 
-print(f"failures: {failures}")
+report()

@@ -5,15 +5,9 @@ import sys
 
 import asyncssh
 
+from cases import case, report
+
 port, token = int(sys.argv[1]), sys.argv[2]
-failures = 0
-
-
-def case(name, ok, detail=""):
-    global failures
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail!r}"))
-    if not ok:
-        failures += 1
 
 
 async def main():
@@ -38,4 +32,4 @@ async def main():
 
 
 asyncio.run(main())
-print(f"failures: {failures}")
+report()
