@@ -10,6 +10,8 @@
 secs=${1:-10}
 clients=${2:-4}
 source "$(dirname "$0")/common.sh"
+if [ "${PERF:-0}" = 1 ] && ! command -v perf >/dev/null; then echo "PERF=1 needs perf (Debian: linux-perf)" >&2; exit 2; fi
+if [ "${STRACE:-0}" = 1 ] && ! command -v strace >/dev/null; then echo "STRACE=1 needs strace (Debian: strace)" >&2; exit 2; fi
 start_pgbench_paths
 ticks() { awk '{print $14, $15}' /proc/$1/stat; }
 switches() { cat /proc/$1/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
