@@ -1,29 +1,37 @@
 import Foundation
 import GatewayJSON
 
+/// The stored JSON document of an audit event: only what the row's columns do not hold
+/// (groups, command, rule, detail, client address). Every allowed statement writes a row, so
+/// repeating the columns in the document would cost a third of the store's work.
 extension AuditEvent {
-    /// The stored JSON document, written by hand (JSONEncoder cost more than the insert):
-    /// the same keys and shapes `StoreCoding` reads back (time as seconds since 1970).
-    func storeJSON() -> String {
-        String(decoding: storeJSONBytes(), as: UTF8.self)
+    /// The document, written by hand (JSONEncoder cost more than the insert).
+    func storeBody() -> String {
+        String(decoding: storeBodyBytes(), as: UTF8.self)
     }
 
-    /// The stored document as UTF-8 bytes.
-    func storeJSONBytes() -> [UInt8] {
-        var out = JSONObjectWriter(capacity: 256 + (command?.utf8.count ?? 0) + (detail?.utf8.count ?? 0))
-        out.string("action", action)
+    /// The document as UTF-8 bytes.
+    func storeBodyBytes() -> [UInt8] {
+        var out = JSONObjectWriter(capacity: 64 + (command?.utf8.count ?? 0) + (detail?.utf8.count ?? 0))
         out.string("client_address", clientAddress)
         out.string("command", command)
-        out.string("connection", connection)
         out.string("detail", detail)
-        out.string("email", email)
         out.strings("groups", groups)
-        out.string("id", id)
         out.string("rule", rule)
-        out.string("service", service)
-        out.string("session_id", sessionID)
-        out.string("sub", subject)
-        out.number("time", time.timeIntervalSince1970)
         return out.finish()
+    }
+
+    /// An event read back from its row. Rows written before the document was slimmed hold
+    /// the whole event in `body`; their columns carry the same values, so both read alike.
+    init(
+        storeID id: String, time: Double, service: String, connection: String?, sessionID: String?,
+        subject: String?, email: String?, action: String, body: String
+    ) throws {
+        let document = try StoreCoding.decode(StoredAuditDocument.self, body)
+        self.init(
+            action: action, id: id, time: Date(timeIntervalSince1970: time), service: service, connection: connection,
+            sessionID: sessionID, subject: subject, email: email, groups: document.groups ?? [], command: document.command,
+            rule: document.rule, detail: document.detail, clientAddress: document.clientAddress
+        )
     }
 }

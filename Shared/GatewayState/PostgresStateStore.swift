@@ -126,7 +126,7 @@ public final class PostgresStateStore: StateStore {
                 sql.appendInterpolation(text)
             }
             sql.appendLiteral(", ")
-            sql.appendInterpolation(event.storeJSON())
+            sql.appendInterpolation(event.storeBody())
             sql.appendLiteral(")")
         }
         return PostgresQuery(stringInterpolation: sql)
@@ -136,14 +136,20 @@ public final class PostgresStateStore: StateStore {
         let since = query.since?.timeIntervalSince1970 ?? 0
         let limit = max(1, query.limit)
         let rows = try await client.query("""
-            SELECT body FROM gateway_audit_events
+            SELECT \(unescaped: AuditEvent.storeColumns) FROM gateway_audit_events
             WHERE time >= \(since)
               AND (\(query.user)::text IS NULL OR subject = \(query.user) OR email = \(query.user))
               AND (\(query.connection)::text IS NULL OR connection = \(query.connection))
               AND (\(query.sessionID)::text IS NULL OR session_id = \(query.sessionID))
             ORDER BY time, seq LIMIT \(limit)
             """, logger: Self.logger)
-        return try await Self.decodeAll(rows, as: AuditEvent.self)
+        var events: [AuditEvent] = []
+        for try await row in rows.decode((String, Double, String, String?, String?, String?, String?, String, String).self) {
+            events.append(try AuditEvent(
+                storeID: row.0, time: row.1, service: row.2, connection: row.3, sessionID: row.4, subject: row.5, email: row.6, action: row.7, body: row.8
+            ))
+        }
+        return events
     }
 
     public func insert(_ review: Review) async throws {

@@ -29,7 +29,7 @@ enum SQLiteAuditInsert {
                     bind(text, handle, column)
                     column += 1
                 }
-                let body = event.storeJSONBytes()
+                let body = event.storeBodyBytes()
                 body.withUnsafeBufferPointer { bytes in
                     _ = sqlite3_bind_text(handle, column, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
                 }

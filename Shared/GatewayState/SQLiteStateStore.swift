@@ -73,9 +73,15 @@ public final class SQLiteStateStore: StateStore {
             _ = arguments.append(contentsOf: [session])
         }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        let sql = "SELECT body FROM audit_events \(whereClause) ORDER BY time, rowid LIMIT \(max(1, query.limit))"
-        let rows = try await pool.read { [arguments] db in try String.fetchAll(db, sql: sql, arguments: arguments) }
-        return try rows.map { try StoreCoding.decode(AuditEvent.self, $0) }
+        let sql = "SELECT \(AuditEvent.storeColumns) FROM audit_events \(whereClause) ORDER BY time, rowid LIMIT \(max(1, query.limit))"
+        return try await pool.read { [arguments] db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                try AuditEvent(
+                    storeID: row[0], time: row[1], service: row[2], connection: row[3], sessionID: row[4], subject: row[5],
+                    email: row[6], action: row[7], body: row[8]
+                )
+            }
+        }
     }
 
     public func insert(_ review: Review) async throws {
