@@ -11,6 +11,14 @@ public struct JSONObjectWriter {
         bytes.append(UInt8(ascii: "{"))
     }
 
+    /// Writes the object after `existing`'s bytes (a file's buffer), without a copy when the
+    /// caller gives up its own reference; `finish()` returns the whole.
+    public init(appendingTo existing: consuming [UInt8], capacity: Int = 256) {
+        bytes = existing
+        bytes.reserveCapacity(bytes.count + capacity)
+        bytes.append(UInt8(ascii: "{"))
+    }
+
     /// `"name":` (with the separating comma); the caller writes the value next.
     public mutating func key(_ name: StaticString) {
         if !first { bytes.append(UInt8(ascii: ",")) }

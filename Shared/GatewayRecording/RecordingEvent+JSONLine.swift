@@ -5,7 +5,16 @@ extension RecordingEvent {
     /// The event as one `events.jsonl` line (keys sorted, no trailing newline), written by
     /// hand: JSONEncoder cost more than the relay itself on every statement.
     func jsonLine() -> [UInt8] {
-        var out = JSONObjectWriter(capacity: 160 + (command?.utf8.count ?? 0))
+        var line: [UInt8] = []
+        appendJSONLine(to: &line)
+        return line
+    }
+
+    /// The line and its newline, appended to `line` (a file's buffer) in place.
+    func appendJSONLine(to line: inout [UInt8]) {
+        let existing = line
+        line = []
+        var out = JSONObjectWriter(appendingTo: existing, capacity: 160 + (command?.utf8.count ?? 0) + (encodedValues?.count ?? 0))
         // Sorted keys, as JSONEncoder with .sortedKeys wrote them.
         out.strings("columns", columns)
         out.string("command", command)
@@ -56,6 +65,6 @@ extension RecordingEvent {
                 bytes.append(UInt8(ascii: "]"))
             }
         }
-        return out.finish()
+        line = out.finish()
     }
 }

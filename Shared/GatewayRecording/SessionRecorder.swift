@@ -94,12 +94,14 @@ public final class SessionRecorder: Sendable {
 
     /// Appends one line to `events.jsonl`.
     public func record(_ event: RecordingEvent) {
-        let line = event.jsonLine()
         state.withLock { state in
             guard !state.sealed else { return }
             do {
-                try state.events?.append(line)
-                try state.events?.append(CollectionOfOne(UInt8(ascii: "\n")))
+                // Encoded straight into the file's buffer: no line array per event.
+                try state.events?.append { buffer in
+                    event.appendJSONLine(to: &buffer)
+                    buffer.append(UInt8(ascii: "\n"))
+                }
             } catch {
                 state.failed = "\(error)"
             }

@@ -39,6 +39,8 @@ final class RelayCore: @unchecked Sendable {
     /// The first rows of the result in flight, as the client received them (masked), for the recording.
     private var sample = ResultSample()
     private var maskPlan: MaskPlan
+    /// The last RowDescription's payload and its parsed columns.
+    private var lastRowDescription: (payload: ByteBuffer, columns: [ResultColumn])?
     private var holding = false
     private var queuedClientFrames: [PostgresFrame] = []
     private var clientOpen = true
@@ -106,14 +108,14 @@ final class RelayCore: @unchecked Sendable {
     func flushUpstream() {
         if upstreamPending {
             upstreamPending = false
-            upstreamChannel.flush()
+            if let upstreamWriter { upstreamWriter.flushNow() } else { upstreamChannel.flush() }
         }
     }
 
     func flushClient() {
         if clientPending {
             clientPending = false
-            client.flush()
+            if let clientWriter { clientWriter.flushNow() } else { client.flush() }
         }
     }
 
@@ -426,7 +428,7 @@ final class RelayCore: @unchecked Sendable {
     private func handleUpstreamFrame(_ frame: PostgresFrame) throws {
         switch frame.type {
         case PostgresMessageType.rowDescription:
-            state.tracker.rowDescription(try RowMessages.parseRowDescription(frame))
+            state.tracker.rowDescription(try describedColumns(frame))
             toClient(frame)
         case PostgresMessageType.dataRow:
             state.rowsInResult += 1
@@ -496,6 +498,17 @@ final class RelayCore: @unchecked Sendable {
         default:
             toClient(frame)
         }
+    }
+
+    /// A RowDescription's columns, parsed once while the session repeats the same one (a
+    /// client running one query again and again): the same array then also keeps the mask
+    /// plan without comparing column by column.
+    private func describedColumns(_ frame: PostgresFrame) throws -> [ResultColumn] {
+        if let last = lastRowDescription, last.payload == frame.payload { return last.columns }
+        let columns = try RowMessages.parseRowDescription(frame)
+        // A copy: a slice would pin the channel's whole receive buffer.
+        lastRowDescription = (ByteBuffer(buffer: frame.payload), columns)
+        return columns
     }
 
     private func stopOversizedResult(limit: Int) {

@@ -9,11 +9,18 @@ public final class PostgresFrameWriter: ChannelOutboundHandler {
     private var pending: ByteBuffer?
     private var promises: [EventLoopPromise<Void>] = []
     private var allocator = ByteBufferAllocator()
+    /// This handler's place in the pipeline, for `flushNow()`.
+    private var context: ChannelHandlerContext?
 
     public init() {}
 
     public func handlerAdded(context: ChannelHandlerContext) {
         allocator = context.channel.allocator
+        self.context = context
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -27,6 +34,12 @@ public final class PostgresFrameWriter: ChannelOutboundHandler {
     public func enqueue(_ frame: PostgresFrame) {
         if pending == nil { pending = allocator.buffer(capacity: max(frame.payload.readableBytes + 5, 256)) }
         frame.write(into: &pending!)
+    }
+
+    /// Flushes from this handler on, as `channel.flush()` would reach it, without walking the
+    /// pipeline from its tail: for the relay that enqueued the frames (on the event loop).
+    public func flushNow() {
+        if let context { flush(context: context) } else { pending = nil }
     }
 
     public func flush(context: ChannelHandlerContext) {
