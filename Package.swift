@@ -212,7 +212,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "GatewayBench",
-            dependencies: ["GatewayMasking", "GatewayPolicy", "GatewayConfig", "GatewayState"],
+            dependencies: [
+                "GatewayMasking", "GatewayPolicy", "GatewayConfig", "GatewayState",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "bench/GatewayBench",
             swiftSettings: strict
         ),

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps
 swift build -c release --product postgres-gateway >/dev/null
 swift build -c release --product gateway-test-helper >/dev/null
+swift build -c release --product gateway-bench >/dev/null
 work=$(mktemp -d /tmp/gateway-bench.XXXX)
 chmod 755 "$work"; mkdir -p "$work/pg"; chown postgres "$work/pg"
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
@@ -108,4 +109,13 @@ $guardrails
 YAML
   start_gateway
   token=$(cat "$work/tokens/agent.jwt")
+}
+
+# start_bare_relay: `gateway-bench relay` (SwiftNIO, no inspection) on $relayport in front of
+# PostgreSQL: what any proxy on the gateway's stack costs here before it inspects a byte.
+start_bare_relay() {
+  relayport=$(freeport)
+  .build/release/gateway-bench relay $relayport $pgport > "$work/relay.log" 2>&1 &
+  echo $! > "$work/relay.pid"
+  for _ in $(seq 50); do grep -q 'bare relay on' "$work/relay.log" 2>/dev/null && break; sleep 0.1; done
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# pgbench -S through three paths in one run: direct to PostgreSQL, through pgbouncer
-# (session mode) and through postgres-gateway (masking and recording on). Then the gateway's
+# pgbench -S through four paths in one run: direct to PostgreSQL, through pgbouncer (session
+# mode), through a bare SwiftNIO relay (`gateway-bench relay`: the gateway's stack without
+# inspection) and through postgres-gateway (masking and recording on). Then the gateway's
 # peak RSS while streaming a 10-million-row SELECT. Prints a table with ratios.
-# The three paths take turns, ROUNDS times (default 3); the table shows each path's median
+# The paths take turns, ROUNDS times (default 3); the table shows each path's median
 # run (by TPS), which steadies ratios on a machine where all of them share two cores.
 # RECORD=false, MASKING=off and GUARDRAILS=off switch the gateway's features off.
 #   bench/pg-bench.sh [seconds-per-run] [clients]
@@ -11,6 +12,7 @@ clients=${2:-4}
 rounds=${ROUNDS:-3}
 source "$(dirname "$0")/common.sh"
 start_pgbench_paths
+start_bare_relay
 
 run() { # name mode conninfo password
   local out
@@ -25,13 +27,14 @@ for mode in simple prepared; do
   for _ in $(seq "$rounds"); do
     runs+=("$(run direct $mode "host=127.0.0.1 port=$pgport dbname=bench user=bench" bench)")
     runs+=("$(run pgbouncer $mode "host=127.0.0.1 port=$bouncerport dbname=bench user=bench" bench)")
+    runs+=("$(run nio-relay $mode "host=127.0.0.1 port=$relayport dbname=bench user=bench" bench)")
     runs+=("$(run gateway $mode "host=127.0.0.1 port=$gwport dbname=bench user=agent" "$token")")
   done
 done
 # The median run of each path and mode.
 results=()
 for mode in simple prepared; do
-  for path in direct pgbouncer gateway; do
+  for path in direct pgbouncer nio-relay gateway; do
     results+=("$(printf '%s\n' "${runs[@]}" | awk -v p=$path -v m=$mode '$1==p && $2==m' | sort -k3 -g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')")
   done
 done

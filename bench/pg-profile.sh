@@ -5,7 +5,8 @@
 # simple-mode run (PERF_MODE=prepared: that one) is also recorded with `perf record -g` into /tmp/<proxy>.perf;
 # with STRACE=1 each proxy's simple-mode system calls are counted into /tmp/<proxy>.strace.
 # To see what each feature costs, switch it off: RECORD=false, MASKING=off, GUARDRAILS=off
-# (see start_pgbench_paths in common.sh); MODES=simple and PROXIES=gateway narrow the runs.
+# (see start_pgbench_paths in common.sh); MODES=simple and PROXIES=gateway narrow the runs;
+# PROXIES="pgbouncer nio-relay gateway" adds the bare SwiftNIO relay.
 #   bench/pg-profile.sh [seconds-per-run] [clients]
 secs=${1:-10}
 clients=${2:-4}
@@ -13,6 +14,7 @@ source "$(dirname "$0")/common.sh"
 if [ "${PERF:-0}" = 1 ] && ! command -v perf >/dev/null; then echo "PERF=1 needs perf (Debian: linux-perf)" >&2; exit 2; fi
 if [ "${STRACE:-0}" = 1 ] && ! command -v strace >/dev/null; then echo "STRACE=1 needs strace (Debian: strace)" >&2; exit 2; fi
 start_pgbench_paths
+start_bare_relay
 ticks() { awk '{print $14, $15}' /proc/$1/stat; }
 switches() { cat /proc/$1/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 hz=$(getconf CLK_TCK)
@@ -39,6 +41,9 @@ measure() { # name pid mode conninfo password
 for mode in ${MODES:-simple prepared}; do
   if [[ " ${PROXIES:-pgbouncer gateway} " == *" pgbouncer "* ]]; then
     measure pgbouncer "$(cat "$work/pgbouncer.pid")" $mode "host=127.0.0.1 port=$bouncerport dbname=bench user=bench" bench
+  fi
+  if [[ " ${PROXIES:-pgbouncer gateway} " == *" nio-relay "* ]]; then
+    measure nio-relay "$(cat "$work/relay.pid")" $mode "host=127.0.0.1 port=$relayport dbname=bench user=bench" bench
   fi
   if [[ " ${PROXIES:-pgbouncer gateway} " == *" gateway "* ]]; then
     measure gateway "$(cat "$work/gateway.pid")" $mode "host=127.0.0.1 port=$gwport dbname=bench user=agent" "$token"

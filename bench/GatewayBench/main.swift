@@ -57,6 +57,13 @@ func auditBench() async throws {
     print(String(format: "  storing an event                   %6.2f us CPU", auditCPU / Double(batches * perBatch) * 1e6))
 }
 
+// `gateway-bench relay LISTEN-PORT UPSTREAM-PORT` runs the bare relay (a baseline for bench/pg-bench.sh).
+if CommandLine.arguments.dropFirst().first == "relay", CommandLine.arguments.count == 4,
+   let listen = Int(CommandLine.arguments[2]), let upstream = Int(CommandLine.arguments[3]) {
+    try await BareRelay.run(listenPort: listen, upstreamPort: upstream)
+    exit(0)
+}
+
 // `gateway-bench audit` runs only the audit section.
 if CommandLine.arguments.dropFirst().first == "audit" {
     try await auditBench()
