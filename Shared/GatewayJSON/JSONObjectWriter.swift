@@ -12,10 +12,11 @@ public struct JSONObjectWriter {
     }
 
     /// Writes the object after `existing`'s bytes (a file's buffer), without a copy when the
-    /// caller gives up its own reference; `finish()` returns the whole.
-    public init(appendingTo existing: consuming [UInt8], capacity: Int = 256) {
+    /// caller gives up its own reference; `finish()` returns the whole. Reserves nothing: an
+    /// exact `reserveCapacity` on a growing buffer would reallocate it on every object, where
+    /// appending grows it geometrically.
+    public init(appendingTo existing: consuming [UInt8]) {
         bytes = existing
-        bytes.reserveCapacity(bytes.count + capacity)
         bytes.append(UInt8(ascii: "{"))
     }
 

@@ -13,7 +13,8 @@ public enum JSONString {
 
     /// Escapes bytes that are valid UTF-8 (the caller made sure: a `String`, or ASCII).
     public static func append(utf8 bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
-        output.reserveCapacity(output.count + bytes.count + 16)
+        // No exact reserveCapacity: `output` is often a file's growing buffer, which an exact
+        // reservation would reallocate (and copy whole) on every string; appends grow it geometrically.
         output.append(UInt8(ascii: "\""))
         defer { output.append(UInt8(ascii: "\"")) }
         guard let base = bytes.baseAddress else { return }

@@ -14,7 +14,7 @@ extension RecordingEvent {
     func appendJSONLine(to line: inout [UInt8]) {
         let existing = line
         line = []
-        var out = JSONObjectWriter(appendingTo: existing, capacity: 160 + (command?.utf8.count ?? 0) + (encodedValues?.count ?? 0))
+        var out = JSONObjectWriter(appendingTo: existing)
         // Sorted keys, as JSONEncoder with .sortedKeys wrote them.
         out.strings("columns", columns)
         out.string("command", command)
