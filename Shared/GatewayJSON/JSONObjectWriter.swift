@@ -11,12 +11,13 @@ public struct JSONObjectWriter {
         bytes.append(UInt8(ascii: "{"))
     }
 
-    /// Writes the object after `existing`'s bytes (a file's buffer), without a copy when the
-    /// caller gives up its own reference; `finish()` returns the whole. Reserves nothing: an
-    /// exact `reserveCapacity` on a growing buffer would reallocate it on every object, where
-    /// appending grows it geometrically.
-    public init(appendingTo existing: consuming [UInt8]) {
-        bytes = existing
+    /// Writes the object after `output`'s bytes (a file's buffer), in `output`'s own storage:
+    /// the buffer is swapped in, not copied, and `finish(into:)` swaps it back. Reserves
+    /// nothing: an exact `reserveCapacity` on a growing buffer would reallocate it on every
+    /// object, where appending grows it geometrically.
+    public init(takingOver output: inout [UInt8]) {
+        bytes = []
+        swap(&bytes, &output)
         bytes.append(UInt8(ascii: "{"))
     }
 
@@ -78,6 +79,12 @@ public struct JSONObjectWriter {
     /// A value the caller formats itself, written straight into the output.
     public mutating func value(_ write: (inout [UInt8]) -> Void) {
         write(&bytes)
+    }
+
+    /// Closes the object and hands the whole buffer back to `output` (see `init(takingOver:)`).
+    public mutating func finish(into output: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "}"))
+        swap(&bytes, &output)
     }
 
     /// Closes the object and returns it.

@@ -12,9 +12,7 @@ extension RecordingEvent {
 
     /// The line and its newline, appended to `line` (a file's buffer) in place.
     func appendJSONLine(to line: inout [UInt8]) {
-        let existing = line
-        line = []
-        var out = JSONObjectWriter(appendingTo: existing)
+        var out = JSONObjectWriter(takingOver: &line)
         // Sorted keys, as JSONEncoder with .sortedKeys wrote them.
         out.strings("columns", columns)
         out.string("command", command)
@@ -65,6 +63,6 @@ extension RecordingEvent {
                 bytes.append(UInt8(ascii: "]"))
             }
         }
-        line = out.finish()
+        out.finish(into: &line)
     }
 }
