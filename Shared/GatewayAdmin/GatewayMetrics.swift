@@ -70,13 +70,16 @@ public final class GatewayMetrics: Sendable {
     }
 
     public func decision(_ kind: String, connection: String) {
-        if let counter = decisions.withLock({ $0[connection]?[kind] }) {
-            counter.increment()
-            return
-        }
+        decisionCounter(kind, connection: connection).increment()
+    }
+
+    /// The `gateway_decisions_total` series of one decision on one connection, for a relay
+    /// that counts the same decision statement after statement (no lookup each time).
+    public func decisionCounter(_ kind: String, connection: String) -> CoreMetrics.Counter {
+        if let counter = decisions.withLock({ $0[connection]?[kind] }) { return counter }
         let counter = counter("gateway_decisions_total", [("service", service), ("connection", connection), ("decision", kind)])
         decisions.withLock { $0[connection, default: [:]][kind] = counter }
-        counter.increment()
+        return counter
     }
 
     /// `upstream`: client → target; `downstream`: target → client.

@@ -6,12 +6,14 @@ extension RecordingEvent {
     /// hand: JSONEncoder cost more than the relay itself on every statement.
     func jsonLine() -> [UInt8] {
         var line: [UInt8] = []
-        appendJSONLine(to: &line)
+        var timestamps = TimestampWriter()
+        appendJSONLine(to: &line, timestamps: &timestamps)
         return line
     }
 
-    /// The line and its newline, appended to `line` (a file's buffer) in place.
-    func appendJSONLine(to line: inout [UInt8]) {
+    /// The line (no newline), appended to `line` (a file's buffer) in place; `timestamps`
+    /// carries the time text from one event to the next.
+    func appendJSONLine(to line: inout [UInt8], timestamps: inout TimestampWriter) {
         var out = JSONObjectWriter(takingOver: &line)
         // Sorted keys, as JSONEncoder with .sortedKeys wrote them.
         out.strings("columns", columns)
@@ -41,7 +43,7 @@ extension RecordingEvent {
         out.key("time")
         out.value { bytes in
             bytes.append(UInt8(ascii: "\""))
-            RecordingCoding.appendTimestamp(time, to: &bytes)
+            timestamps.append(time, to: &bytes)
             bytes.append(UInt8(ascii: "\""))
         }
         out.string("type", type)

@@ -29,6 +29,7 @@ public final class SessionRecorder: Sendable {
         var outputCarry = UTF8Carry()
         var inputCarry = UTF8Carry()
         var lockDescriptor: Int32
+        var timestamps = TimestampWriter()
         var sealed = false
         var failed: String?
     }
@@ -99,7 +100,7 @@ public final class SessionRecorder: Sendable {
             do {
                 // Encoded straight into the file's buffer: no line array per event.
                 try state.events?.append { buffer in
-                    event.appendJSONLine(to: &buffer)
+                    event.appendJSONLine(to: &buffer, timestamps: &state.timestamps)
                     buffer.append(UInt8(ascii: "\n"))
                 }
             } catch {

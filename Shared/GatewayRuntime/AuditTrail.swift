@@ -41,8 +41,10 @@ public final class AuditTrail: Sendable {
         _ action: String, identity: Identity?, connection: String? = nil, session: String? = nil,
         command: String? = nil, rule: String? = nil, detail: String? = nil
     ) {
-        let event = makeEvent(action, identity: identity, connection: connection, session: session, command: command, rule: rule, detail: detail, clientAddress: nil)
-        queue.withLock { $0.append(event) }
+        // Built in place in the queue: building it first and appending cost a copy and a destroy of every field.
+        queue.withLock { queue in
+            queue.append(makeEvent(action, identity: identity, connection: connection, session: session, command: command, rule: rule, detail: detail, clientAddress: nil))
+        }
     }
 
     /// Writes every queued event.

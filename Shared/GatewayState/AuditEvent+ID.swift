@@ -13,6 +13,25 @@ extension AuditEvent {
     /// event each): 64 random bits drawn once per process, then a counter.
     public static func newID() -> String {
         let next = counter.add(1, ordering: .relaxed).newValue
-        return processPrefix + "-" + String(next, radix: 16)
+        let digits = (64 - next.leadingZeroBitCount + 3) / 4
+        // One allocation: the prefix, the dash and the counter's hex digits written in place.
+        return String(unsafeUninitializedCapacity: 17 + max(1, digits)) { buffer in
+            var index = 0
+            for byte in processPrefix.utf8 {
+                buffer[index] = byte
+                index += 1
+            }
+            buffer[index] = UInt8(ascii: "-")
+            index += 1
+            var shift = (max(1, digits) - 1) * 4
+            while shift >= 0 {
+                buffer[index] = hexDigits[Int((next >> UInt64(shift)) & 0xF)]
+                index += 1
+                shift -= 4
+            }
+            return index
+        }
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }

@@ -34,6 +34,8 @@ final class RelayCore: @unchecked Sendable {
     private let metrics: GatewayMetrics
     private let audit: AuditTrail
     private let policy: PolicyEngine
+    /// `gateway_decisions_total{decision="allow"}` of this connection: counted for almost every statement.
+    private lazy var allowDecisions = metrics.decisionCounter("allow", connection: connection.name)
 
     private var state = RelayState()
     /// The first rows of the result in flight, as the client received them (masked), for the recording.
@@ -324,7 +326,7 @@ final class RelayCore: @unchecked Sendable {
         if case .allow = decision, !connection.masking.columns.isEmpty, ASCIISearch.contains(Self.copyWord, in: query), Self.copiesOut(query) {
             decision = .block(rule: "masking", message: "COPY ... TO STDOUT is refused on a connection with column masking; use SELECT", statement: query)
         }
-        metrics.decision(decision.kind, connection: connection.name)
+        if case .allow = decision { allowDecisions.increment() } else { metrics.decision(decision.kind, connection: connection.name) }
         switch decision {
         case .allow:
             recorder?.record(RecordingEvent(type: "query", command: query, decision: "allow"))

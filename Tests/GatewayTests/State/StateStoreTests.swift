@@ -254,3 +254,22 @@ struct AuditEventDocumentTests {
         )
     }
 }
+
+@Suite("Audit event ids")
+struct AuditEventIDTests {
+    /// `<16 hex digits of the process>-<counter in hex>`: unique, and the counter counts up by one.
+    @Test func processPrefixThenCounter() throws {
+        let ids = (0..<2_000).map { _ in AuditEvent.newID() }
+        #expect(Set(ids).count == ids.count)
+        let prefix = try #require(ids.first?.split(separator: "-").first)
+        #expect(prefix.count == 16 && prefix.allSatisfy(\.isHexDigit))
+        let counters = try ids.map { id in
+            let parts = id.split(separator: "-")
+            #expect(parts.count == 2 && parts[0] == prefix && parts[1].allSatisfy { $0.isHexDigit && !$0.isUppercase })
+            #expect(parts[1] == "0" || !parts[1].hasPrefix("0"), "no leading zeros")
+            return try #require(UInt64(parts[1], radix: 16))
+        }
+        // Other tests may take ids at the same time: the counter only grows.
+        #expect(zip(counters, counters.dropFirst()).allSatisfy { $0 < $1 })
+    }
+}
