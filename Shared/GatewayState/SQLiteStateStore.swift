@@ -20,6 +20,11 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func migrate() async throws {
+        try migrate(upTo: nil)
+    }
+
+    /// Applies the migrations up to `target` (all when nil); tests upgrade from older schemas.
+    func migrate(upTo target: String?) throws {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -37,7 +42,22 @@ public final class SQLiteStateStore: StateStore {
                 CREATE INDEX sessions_status ON sessions(status, started_at);
                 """)
         }
-        try migrator.migrate(pool)
+        // The audit table without its text primary key: event ids are unique by construction
+        // (a random process prefix and a counter), and the key's second B-tree cost a third
+        // of the work of storing each allowed statement's event. Rows keep their order.
+        migrator.registerMigration("v2-audit-rowid") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_events_v2 (
+                    id TEXT NOT NULL, time REAL NOT NULL, service TEXT NOT NULL, connection TEXT,
+                    session_id TEXT, subject TEXT, email TEXT, action TEXT NOT NULL, body TEXT NOT NULL);
+                INSERT INTO audit_events_v2 (\(AuditEvent.storeColumns))
+                    SELECT \(AuditEvent.storeColumns) FROM audit_events ORDER BY rowid;
+                DROP TABLE audit_events;
+                ALTER TABLE audit_events_v2 RENAME TO audit_events;
+                CREATE INDEX audit_events_time ON audit_events(time);
+                """)
+        }
+        if let target { try migrator.migrate(pool, upTo: target) } else { try migrator.migrate(pool) }
     }
 
     public func ping() async throws {

@@ -168,6 +168,37 @@ struct StateStoreTests {
     }
 }
 
+@Suite("SQLite state store upgrades")
+struct SQLiteStateStoreUpgradeTests {
+    /// Events stored under the first schema (text primary key) read back the same, in the
+    /// same order, after the upgrade; new events go after them.
+    @Test func auditEventsSurviveTheRowidUpgrade() async throws {
+        let path = NSTemporaryDirectory() + "gateway-state-\(UUID().uuidString).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try SQLiteStateStore(path: path)
+        try store.migrate(upTo: "v1")
+        let start = Date(timeIntervalSince1970: 1_795_950_000)
+        let old = (0..<300).map { (index: Int) -> AuditEvent in
+            let blocked = index % 7 == 0
+            let time = start.addingTimeInterval(Double(index / 3))
+            return AuditEvent(
+                action: blocked ? "block" : "allow", time: time, service: "postgres-gateway", connection: "orders",
+                sessionID: "s-\(index % 4)", subject: "agent-\(index % 2)", groups: ["agents"], command: "SELECT \(index)",
+                rule: blocked ? "no-drop" : nil
+            )
+        }
+        try await store.append(contentsOf: old)
+        try await store.migrate()
+        #expect(try await store.auditEvents(AuditQuery(limit: 1000)) == old)
+        let later = AuditEvent(action: "allow", time: start.addingTimeInterval(500), service: "postgres-gateway", connection: "orders", command: "SELECT 'later'")
+        try await store.append(later)
+        #expect(try await store.auditEvents(AuditQuery(limit: 1000)) == old + [later])
+        #expect(try await store.auditEvents(AuditQuery(user: "agent-1", sessionID: "s-1", limit: 1000)) == old.filter { $0.subject == "agent-1" && $0.sessionID == "s-1" })
+        try await store.migrate()
+        await store.close()
+    }
+}
+
 @Suite("Review decisions")
 struct ReviewDecisionTests {
     let dba1 = Person(subject: "dba-1", email: "dba1@example.com", groups: ["dba"])
