@@ -39,19 +39,20 @@ public final class AuditTrail: Sendable {
     /// queued events are written within 200 ms, in order, and on `flush()`.
     public func enqueue(
         _ action: String, identity: Identity?, connection: String? = nil, session: String? = nil,
-        command: String? = nil, rule: String? = nil, detail: String? = nil
+        command: String? = nil, rule: String? = nil, detail: String? = nil, time: Date = Date()
     ) {
         // Built in place in the queue: building it first and appending cost a copy and a destroy of every field.
         queue.withLock { queue in
-            queue.append(makeEvent(action, identity: identity, connection: connection, session: session, command: command, rule: rule, detail: detail, clientAddress: nil))
+            queue.append(makeEvent(action, identity: identity, connection: connection, session: session, command: command, rule: rule, detail: detail, clientAddress: nil, time: time))
         }
     }
 
     /// Writes every queued event.
     public func flush() async {
         let pending = queue.withLock { queue -> [AuditEvent] in
-            defer { queue.removeAll() }
-            return queue
+            var taken: [AuditEvent] = []
+            swap(&taken, &queue)
+            return taken
         }
         guard !pending.isEmpty else { return }
         do {
@@ -71,10 +72,10 @@ public final class AuditTrail: Sendable {
 
     private func makeEvent(
         _ action: String, identity: Identity?, connection: String?, session: String?,
-        command: String?, rule: String?, detail: String?, clientAddress: String?
+        command: String?, rule: String?, detail: String?, clientAddress: String?, time: Date = Date()
     ) -> AuditEvent {
         AuditEvent(
-            action: action, service: service, connection: connection, sessionID: session, subject: identity?.subject,
+            action: action, time: time, service: service, connection: connection, sessionID: session, subject: identity?.subject,
             email: identity?.email, groups: identity?.groups ?? [], command: command, rule: rule, detail: detail,
             clientAddress: clientAddress
         )

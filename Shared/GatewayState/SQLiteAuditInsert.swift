@@ -21,19 +21,23 @@ enum SQLiteAuditInsert {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
             var column: Int32 = 1
-            for event in chunk {
-                bind(event.id, handle, column)
-                sqlite3_bind_double(handle, column + 1, event.time.timeIntervalSince1970)
-                column += 2
-                event.forEachStoreText { text in
-                    bind(text, handle, column)
+            // Through the buffer's pointer: the fields are read in place, where `for event in
+            // chunk` copied every event (and released it again).
+            chunk.withUnsafeBufferPointer { events in
+                for index in events.indices {
+                    bind(events[index].id, handle, column)
+                    sqlite3_bind_double(handle, column + 1, events[index].time.timeIntervalSince1970)
+                    column += 2
+                    events[index].forEachStoreText { text in
+                        bind(text, handle, column)
+                        column += 1
+                    }
+                    let body = events[index].storeBodyBytes()
+                    body.withUnsafeBufferPointer { bytes in
+                        _ = sqlite3_bind_text(handle, column, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
+                    }
                     column += 1
                 }
-                let body = event.storeBodyBytes()
-                body.withUnsafeBufferPointer { bytes in
-                    _ = sqlite3_bind_text(handle, column, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
-                }
-                column += 1
             }
             let code = sqlite3_step(handle)
             sqlite3_reset(handle)

@@ -53,6 +53,8 @@ final class RelayCore: @unchecked Sendable {
     private var upstreamPending = false
     /// When the client last sent anything or the server last became ready, for `limits.idle_timeout`.
     private var lastClientActivity = NIODeadline.now()
+    /// Whether `limits.idle_timeout` is set: only then is the clock read on every message.
+    private let tracksIdleness: Bool
     private var idleCheck: RepeatedTask?
     /// The channels' frame writers, written to directly (set on the event loop when the relay starts).
     private var clientWriter: PostgresFrameWriter?
@@ -83,6 +85,7 @@ final class RelayCore: @unchecked Sendable {
         self.metrics = session.environment.metrics
         self.audit = session.environment.audit
         self.policy = session.environment.policy
+        self.tracksIdleness = (connection.limits.idleTimeout ?? 0) > 0
     }
 
     var environment: GatewayEnvironment { session.environment }
@@ -196,8 +199,8 @@ final class RelayCore: @unchecked Sendable {
     // MARK: - Client → upstream
 
     func clientRead(_ batch: [PostgresFrame]) {
-        eventLoop.preconditionInEventLoop()
-        lastClientActivity = .now()
+        eventLoop.assertInEventLoop()
+        if tracksIdleness { lastClientActivity = .now() }
         if holding {
             queuedClientFrames += batch
             return
@@ -329,8 +332,9 @@ final class RelayCore: @unchecked Sendable {
         if case .allow = decision { allowDecisions.increment() } else { metrics.decision(decision.kind, connection: connection.name) }
         switch decision {
         case .allow:
-            recorder?.record(RecordingEvent(type: "query", command: query, decision: "allow"))
-            audit.enqueue("allow", identity: identity, connection: connection.name, session: session.sessionID, command: query)
+            let now = Date()
+            recorder?.record(RecordingEvent(type: "query", time: now, command: query, decision: "allow"))
+            audit.enqueue("allow", identity: identity, connection: connection.name, session: session.sessionID, command: query, time: now)
             return .forward
         case .deny(let reason):
             recorder?.record(RecordingEvent(type: "query", command: query, decision: "deny", detail: reason))
@@ -412,7 +416,7 @@ final class RelayCore: @unchecked Sendable {
     // MARK: - Upstream → client
 
     func upstreamRead(_ batch: [PostgresFrame]) {
-        eventLoop.preconditionInEventLoop()
+        eventLoop.assertInEventLoop()
         metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "downstream")
         for frame in batch {
             do {
@@ -483,7 +487,7 @@ final class RelayCore: @unchecked Sendable {
             let byte = status.readInteger(as: UInt8.self) ?? UInt8(ascii: "I")
             let (before, after) = state.readyForQueryArrived(status: byte)
             // The idle clock starts when the server is ready for the client's next statement.
-            lastClientActivity = .now()
+            if tracksIdleness { lastClientActivity = .now() }
             state.inFlight.removeAll()
             before.forEach(toClient)
             toClient(frame)
