@@ -488,7 +488,7 @@ final class RelayCore: @unchecked Sendable {
             let (before, after) = state.readyForQueryArrived(status: byte)
             // The idle clock starts when the server is ready for the client's next statement.
             if tracksIdleness { lastClientActivity = .now() }
-            state.inFlight.removeAll()
+            state.inFlight.removeAll(keepingCapacity: true)
             before.forEach(toClient)
             toClient(frame)
             after.forEach(toClient)
