@@ -42,7 +42,7 @@ cat >> "$work/gateway.yaml" <<YAML
     guardrails: [{ name: no-rm-rf, pattern: 'rm\s+-[a-z]*r[a-z]*f' }]
     record: ${RECORD:-true}
 YAML
-start_gateway ssh-gateway
+start_gateway "${SSH_GATEWAY:-ssh-gateway}"
 
 # Every path uses the cipher swift-nio-ssh offers, so the crypto work is the same.
 common=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=no
