@@ -203,6 +203,7 @@ final class PostgresSession: Sendable {
             StartupChannel.removeBridge(from: upstreamChannel)
             try core.attachWriters()
             core.startIdleTimer()
+            core.startBytesReport()
         }.get()
 
         var ready = [BackendMessages.authenticationOk()] + started.parameters

@@ -56,6 +56,12 @@ final class RelayCore: @unchecked Sendable {
     /// Whether `limits.idle_timeout` is set: only then is the clock read on every message.
     private let tracksIdleness: Bool
     private var idleCheck: RepeatedTask?
+    /// Bytes relayed since they were last added to `gateway_bytes_relayed_total`: the counters
+    /// are shared by every session on every event loop, so they are updated once a second
+    /// (and at the end) rather than for every read.
+    private var unreportedUpstreamBytes = 0
+    private var unreportedDownstreamBytes = 0
+    private var bytesReport: RepeatedTask?
     /// The channels' frame writers, written to directly (set on the event loop when the relay starts).
     private var clientWriter: PostgresFrameWriter?
     private var upstreamWriter: PostgresFrameWriter?
@@ -140,6 +146,21 @@ final class RelayCore: @unchecked Sendable {
     /// `limits.idle_timeout`: a session waiting for the client's next statement (nothing in
     /// flight, nothing held for review) that long is ended with 57P05, as PostgreSQL's
     /// idle_session_timeout does.
+    /// Starts the once-a-second report of relayed bytes to the metrics.
+    func startBytesReport() {
+        eventLoop.preconditionInEventLoop()
+        bytesReport = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+            self?.reportBytes()
+        }
+    }
+
+    private func reportBytes() {
+        metrics.bytesRelayed(unreportedUpstreamBytes, direction: "upstream")
+        metrics.bytesRelayed(unreportedDownstreamBytes, direction: "downstream")
+        unreportedUpstreamBytes = 0
+        unreportedDownstreamBytes = 0
+    }
+
     func startIdleTimer() {
         eventLoop.preconditionInEventLoop()
         guard let seconds = connection.limits.idleTimeout, seconds > 0 else { return }
@@ -178,7 +199,11 @@ final class RelayCore: @unchecked Sendable {
                 }
             }
         }
-        if !clientOpen && !upstreamOpen { closed.succeed() }
+        if !clientOpen && !upstreamOpen {
+            bytesReport?.cancel()
+            reportBytes()
+            closed.succeed()
+        }
     }
 
     func clientError(_ error: any Error) {
@@ -205,7 +230,7 @@ final class RelayCore: @unchecked Sendable {
             queuedClientFrames += batch
             return
         }
-        metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "upstream")
+        for frame in batch { unreportedUpstreamBytes += frame.payload.readableBytes + 5 }
         process(batch[...])
     }
 
@@ -417,7 +442,7 @@ final class RelayCore: @unchecked Sendable {
 
     func upstreamRead(_ batch: [PostgresFrame]) {
         eventLoop.assertInEventLoop()
-        metrics.bytesRelayed(batch.reduce(0) { $0 + $1.payload.readableBytes + 5 }, direction: "downstream")
+        for frame in batch { unreportedDownstreamBytes += frame.payload.readableBytes + 5 }
         for frame in batch {
             do {
                 try handleUpstreamFrame(frame)

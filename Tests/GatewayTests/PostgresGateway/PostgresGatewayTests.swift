@@ -32,6 +32,20 @@ struct PostgresGatewayTests {
         #expect(blocks?.hasSuffix(" 3") == true, "\(blocks ?? "none")")
         #expect(metrics.contains { $0.hasPrefix("gateway_masking_hits_total") && $0.contains("entity=\"EMAIL\"") })
         #expect(metrics.contains { $0.hasPrefix("gateway_sessions_total") && $0.contains("connection=\"orders\"") && $0.hasSuffix(" 1") })
+        // Relayed bytes reach the counters once a second and when a session ends (psql has
+        // exited; the gateway may still be closing its session).
+        var relayed: [String: Double] = [:]
+        for _ in 0..<50 where relayed.count < 2 {
+            let lines = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/metrics").text.split(separator: "\n")
+            for direction in ["upstream", "downstream"] {
+                let line = lines.first { $0.hasPrefix("gateway_bytes_relayed_total") && $0.contains("direction=\"\(direction)\"") }
+                if let value = line?.split(separator: " ").last.flatMap({ Double($0) }), value > 0 { relayed[direction] = value }
+            }
+            if relayed.count < 2 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(relayed.count == 2, "bytes relayed both ways: \(relayed)")
+        // psql's queries are a few hundred bytes; the results, with the server's start-up messages, more.
+        #expect((relayed["upstream"] ?? 0) > 100 && (relayed["downstream"] ?? 0) > (relayed["upstream"] ?? 0))
         #expect(await fixture.stop() == 0)
 
         // The recording is sealed and names the blocked statement.
