@@ -53,6 +53,14 @@ for mode in simple prepared; do
 done
 
 echo
+# Every run, in the order they ran, so the spread behind each median shows.
+echo "every run (tps), in order:"
+for mode in simple prepared; do
+  for path in direct pgbouncer nio-relay gateway; do
+    printf '  %-10s %-9s %s\n' $path $mode "$(printf '%s\n' "${runs[@]}" | awk -v p=$path -v m=$mode '$1==p && $2==m {printf "%.0f ", $3}')"
+  done
+done
+echo
 # Memory while streaming, on a fresh gateway process (the pgbench runs above leave the
 # allocator's arenas and the audit store's cache warm, which is not what is measured here).
 kill "$(cat "$work/gateway.pid")"; while kill -0 "$(cat "$work/gateway.pid")" 2>/dev/null; do sleep 0.1; done
