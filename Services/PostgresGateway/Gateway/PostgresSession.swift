@@ -197,8 +197,12 @@ final class PostgresSession: Sendable {
         // Hand both channels to the relay, on their shared event loop, before the client
         // learns it may send queries.
         try await client.eventLoop.submit { [client] in
-            try client.pipeline.syncOperations.addHandler(RelayHandler(core: core, side: .client))
-            try upstreamChannel.pipeline.syncOperations.addHandler(RelayHandler(core: core, side: .upstream))
+            let clientRelay = RelayHandler(core: core, side: .client)
+            let upstreamRelay = RelayHandler(core: core, side: .upstream)
+            try client.pipeline.syncOperations.addHandler(clientRelay)
+            try upstreamChannel.pipeline.syncOperations.addHandler(upstreamRelay)
+            try client.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).sink = clientRelay
+            try upstreamChannel.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).sink = upstreamRelay
             StartupChannel.removeBridge(from: client)
             StartupChannel.removeBridge(from: upstreamChannel)
             try core.attachWriters()

@@ -19,17 +19,11 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch side {
-        case .client: core.clientRead(unwrapInboundIn(data))
-        case .upstream: core.upstreamRead(unwrapInboundIn(data))
-        }
+        framesArrived(unwrapInboundIn(data))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        switch side {
-        case .client: core.flushUpstream()
-        case .upstream: core.flushClient()
-        }
+        readComplete()
         context.fireChannelReadComplete()
     }
 
@@ -50,6 +44,24 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch side {
         case .client: core.clientError(error)
         case .upstream: core.upstreamError(error)
+        }
+    }
+}
+
+/// The relay takes its side's batches straight from the frame decoder (see `PostgresFrameBatchSink`);
+/// batches that come through the pipeline (before the hand-over) take the same path.
+extension RelayHandler: PostgresFrameBatchSink {
+    func framesArrived(_ batch: [PostgresFrame]) {
+        switch side {
+        case .client: core.clientRead(batch)
+        case .upstream: core.upstreamRead(batch)
+        }
+    }
+
+    func readComplete() {
+        switch side {
+        case .client: core.flushUpstream()
+        case .upstream: core.flushClient()
         }
     }
 }

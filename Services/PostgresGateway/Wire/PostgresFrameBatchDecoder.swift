@@ -13,6 +13,9 @@ public final class PostgresFrameBatchDecoder: ChannelInboundHandler, RemovableCh
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = [PostgresFrame]
 
+    /// Where batches go once a relay has taken the channel over: straight to it, instead of
+    /// a pipeline hop and a boxed batch per read (set on the channel's event loop).
+    public var sink: (any PostgresFrameBatchSink)?
     private var decoder: PostgresFrameDecoder
     private var buffered: ByteBuffer?
     private var batch: [PostgresFrame] = []
@@ -58,7 +61,11 @@ public final class PostgresFrameBatchDecoder: ChannelInboundHandler, RemovableCh
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         emit(context)
-        context.fireChannelReadComplete()
+        if let sink { sink.readComplete() } else { context.fireChannelReadComplete() }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        sink = nil
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
@@ -70,6 +77,6 @@ public final class PostgresFrameBatchDecoder: ChannelInboundHandler, RemovableCh
         guard !batch.isEmpty else { return }
         let frames = batch
         batch.removeAll(keepingCapacity: true)
-        context.fireChannelRead(wrapInboundOut(frames))
+        if let sink { sink.framesArrived(frames) } else { context.fireChannelRead(wrapInboundOut(frames)) }
     }
 }

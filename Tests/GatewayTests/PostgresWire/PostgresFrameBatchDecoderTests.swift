@@ -108,4 +108,39 @@ struct PostgresFrameBatchDecoderTests {
         #expect(collector.batches.flatMap { $0 } == Array(result(rows: 1).prefix(3)))
         #expect(collector.errors.isEmpty)
     }
+
+    /// Records what a relay taking batches straight from the decoder receives.
+    final class Sink: PostgresFrameBatchSink {
+        var events: [String] = []
+        var frames: [PostgresFrame] = []
+        func framesArrived(_ batch: [PostgresFrame]) {
+            events.append("batch \(batch.count)")
+            frames += batch
+        }
+        func readComplete() { events.append("complete") }
+    }
+
+    @Test("with a sink, batches and read-completes go to it, not down the pipeline; errors still do")
+    func sinkTakesBatches() throws {
+        let (channel, collector) = try channel(maximumBatch: 100)
+        let sink = Sink()
+        try channel.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).sink = sink
+        let frames = result(rows: 150)
+        try channel.writeInbound(encode(frames))  // a read and its read-complete
+        #expect(sink.frames == frames)
+        #expect(sink.events == ["batch 100", "batch 53", "complete"])
+        #expect(collector.batches.isEmpty)
+        // A malformed frame: what came before it reaches the sink, the error the pipeline.
+        var bad = encode(result(rows: 1))
+        bad.writeInteger(PostgresMessageType.dataRow)
+        bad.writeInteger(Int32(2))
+        _ = try? channel.writeInbound(bad)
+        #expect(sink.frames.count == frames.count + 4)
+        #expect(collector.errors.count == 1)
+        // Removed from the pipeline, the decoder lets go of its sink.
+        let decoder = try channel.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self)
+        _ = channel.pipeline.syncOperations.removeHandler(decoder)
+        channel.embeddedEventLoop.run()
+        #expect(decoder.sink == nil)
+    }
 }
