@@ -12,6 +12,9 @@ struct ResultSample: Sendable {
     static let maximumBytes = 32 * 1024
 
     private var columns: [String]?
+    /// The last result's columns and their names, kept across results: a session that runs
+    /// the same query again gets the same names array without building it.
+    private var names: (columns: [ResultColumn], names: [String])?
     /// `[...],[...]`: the rows so far, as JSON arrays.
     private var rows: [UInt8] = []
     private var rowCount = 0
@@ -21,7 +24,15 @@ struct ResultSample: Sendable {
 
     /// Adds a row's values (as the client received them) while the sample has room.
     mutating func add(_ values: [ByteBuffer?], columns described: [ResultColumn]?) {
-        if columns == nil, let described { columns = described.map(\.name) }
+        if columns == nil, let described {
+            if let names, names.columns == described {
+                columns = names.names
+            } else {
+                let built = described.map(\.name)
+                names = (described, built)
+                columns = built
+            }
+        }
         guard wantsMore else { return }
         if rowCount > 0 { rows.append(UInt8(ascii: ",")) }
         rows.append(UInt8(ascii: "["))
@@ -49,7 +60,11 @@ struct ResultSample: Sendable {
 
     /// The sample so far (rows as JSON, nil when there were none), and a fresh start for the next result.
     mutating func take() -> (columns: [String]?, rows: [UInt8]?) {
-        defer { self = ResultSample() }
+        defer {
+            let kept = names
+            self = ResultSample()
+            names = kept
+        }
         return (columns, rowCount == 0 ? nil : rows)
     }
 }

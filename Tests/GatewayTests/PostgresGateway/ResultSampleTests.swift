@@ -59,4 +59,18 @@ struct ResultSampleTests {
         var empty = ResultSample()
         #expect(empty.take().rows == nil)
     }
+
+    /// Column names are kept from one result to the next while the columns stay the same,
+    /// and follow them when they change.
+    @Test func columnNamesFollowEachResult() {
+        let first = [ResultColumn(name: "id", typeOID: 23, format: 0), ResultColumn(name: "email", typeOID: 25, format: 0)]
+        let second = [ResultColumn(name: "count", typeOID: 20, format: 0)]
+        let renamed = [ResultColumn(name: "id", typeOID: 23, format: 0), ResultColumn(name: "mail", typeOID: 25, format: 0)]
+        var sample = ResultSample()
+        for (columns, expected) in [(first, ["id", "email"]), (first, ["id", "email"]), (second, ["count"]), (renamed, ["id", "mail"]), (first, ["id", "email"])] {
+            sample.add(columns.map { _ in ByteBuffer(string: "x") }, columns: columns)
+            #expect(sample.take().columns == expected)
+        }
+        #expect(sample.take().columns == nil, "no rows, no columns")
+    }
 }
