@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import GRDB
 
@@ -56,6 +59,16 @@ public final class SQLiteStateStore: StateStore {
                 ALTER TABLE audit_events_v2 RENAME TO audit_events;
                 CREATE INDEX audit_events_time ON audit_events(time);
                 """)
+        }
+        // One migrator at a time across every process on the host: GRDB reads which
+        // migrations are applied before running each in its own transaction, so two processes
+        // starting together could both run the same one ("table already exists").
+        let lockPath = pool.path + ".migration-lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard lock >= 0 else { throw StateStoreError.migrationFailed("cannot open \(lockPath)") }
+        defer { _ = Glibc.close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw StateStoreError.migrationFailed("cannot lock \(lockPath)") }
         }
         if let target { try migrator.migrate(pool, upTo: target) } else { try migrator.migrate(pool) }
     }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import GatewayState
 import GatewayTesting
+import Synchronization
 import Testing
 
 /// One suite, two backends: every test runs against SQLite and against a real PostgreSQL.
@@ -170,6 +171,27 @@ struct StateStoreTests {
 
 @Suite("SQLite state store upgrades")
 struct SQLiteStateStoreUpgradeTests {
+    /// Gateway processes that start together migrate one fresh file at once, each through its
+    /// own connection pool: every one succeeds and the schema is whole.
+    @Test func manyStoresMigrateOneFileAtOnce() async throws {
+        for _ in 0..<60 {
+            let path = NSTemporaryDirectory() + "gateway-state-\(UUID().uuidString).sqlite"
+            defer {
+                for suffix in ["", "-wal", "-shm", ".migration-lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            }
+            let stores = try (0..<6).map { _ in try SQLiteStateStore(path: path) }
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: stores.count) { index in
+                do { try stores[index].migrate(upTo: nil) } catch { failures.withLock { $0.append("\(error)") } }
+            }
+            #expect(failures.withLock { $0 } == [])
+            let event = AuditEvent(action: "allow", time: Date(timeIntervalSince1970: 1_795_950_000.5), service: "postgres-gateway", command: "SELECT 1")
+            try await stores[0].append(event)
+            #expect(try await stores[5].auditEvents(AuditQuery()) == [event])
+            for store in stores { await store.close() }
+        }
+    }
+
     /// Events stored under the first schema (text primary key) read back the same, in the
     /// same order, after the upgrade; new events go after them.
     @Test func auditEventsSurviveTheRowidUpgrade() async throws {
