@@ -20,24 +20,30 @@ extension StatementKind {
     /// Words at least one of which (as a keyword token) every statement of this kind contains,
     /// DO bodies and EXECUTE strings included: exactly the words `StatementClassifier` keys
     /// each kind on. Text without any of them, read without lexing, is not of this kind.
-    var keywords: [[UInt8]] { Self.keywordTable[self] ?? [] }
-
-    private static let keywordTable: [StatementKind: [[UInt8]]] = {
-        var table: [StatementKind: [[UInt8]]] = [:]
-        for kind in StatementKind.allCases {
-            let words: [String]
-            switch kind {
-            case .ddl: words = ["drop", "create", "alter", "reindex", "comment", "security", "import"]
-            case .drop: words = ["drop"]
-            case .truncate: words = ["truncate"]
-            case .deleteWithoutWhere: words = ["delete"]
-            case .updateWithoutWhere: words = ["update"]
-            case .grant: words = ["grant", "revoke", "alter"]
-            case .copyProgram: words = ["copy"]
-            case .alterSystem: words = ["alter"]
-            }
-            table[kind] = words.map { Array($0.utf8) }
+    var keywords: [[UInt8]] {
+        // A switch over static arrays: this runs for every statement the pre-check sees.
+        switch self {
+        case .ddl: Keywords.ddl
+        case .drop: Keywords.drop
+        case .truncate: Keywords.truncate
+        case .deleteWithoutWhere: Keywords.delete
+        case .updateWithoutWhere: Keywords.update
+        case .grant: Keywords.grant
+        case .copyProgram: Keywords.copy
+        case .alterSystem: Keywords.alter
         }
-        return table
-    }()
+    }
+
+    private enum Keywords {
+        static let ddl = words("drop", "create", "alter", "reindex", "comment", "security", "import")
+        static let drop = words("drop")
+        static let truncate = words("truncate")
+        static let delete = words("delete")
+        static let update = words("update")
+        static let grant = words("grant", "revoke", "alter")
+        static let copy = words("copy")
+        static let alter = words("alter")
+
+        static func words(_ words: String...) -> [[UInt8]] { words.map { Array($0.utf8) } }
+    }
 }
