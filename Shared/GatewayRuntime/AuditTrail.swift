@@ -52,6 +52,8 @@ public final class AuditTrail: Sendable {
         let pending = queue.withLock { queue -> [AuditEvent] in
             var taken: [AuditEvent] = []
             swap(&taken, &queue)
+            // Room for as many as the last 200 ms brought: the queue fills without regrowing.
+            queue.reserveCapacity(taken.count)
             return taken
         }
         guard !pending.isEmpty else { return }
