@@ -34,35 +34,53 @@ enum RecordingCoding {
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, digits written straight into `out` (every recorded statement has one).
     static func appendTimestamp(_ date: Date, to out: inout [UInt8]) {
+        let (seconds, milliseconds) = timestampParts(date)
+        appendTimestampSeconds(seconds, to: &out)
+        appendTimestampMilliseconds(milliseconds, to: &out)
+    }
+
+    /// Whole seconds since 1970 and the milliseconds into that second.
+    static func timestampParts(_ date: Date) -> (seconds: Int, milliseconds: Int) {
         let interval = date.timeIntervalSince1970
-        var seconds = time_t(interval.rounded(.down))
-        let milliseconds = min(999, Int(((interval - Double(seconds)) * 1000).rounded(.down)))
+        let seconds = interval.rounded(.down)
+        return (Int(seconds), min(999, max(0, Int(((interval - seconds) * 1000).rounded(.down)))))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.` of a second since 1970.
+    static func appendTimestampSeconds(_ seconds: Int, to out: inout [UInt8]) {
+        var time = time_t(seconds)
         var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = max(0, value)
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
-        digits(Int(parts.tm_year) + 1900, 4)
+        gmtime_r(&time, &parts)
+        appendDigits(Int(parts.tm_year) + 1900, 4, to: &out)
         out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2)
+        appendDigits(Int(parts.tm_mon) + 1, 2, to: &out)
         out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2)
+        appendDigits(Int(parts.tm_mday), 2, to: &out)
         out.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2)
+        appendDigits(Int(parts.tm_hour), 2, to: &out)
         out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2)
+        appendDigits(Int(parts.tm_min), 2, to: &out)
         out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2)
+        appendDigits(Int(parts.tm_sec), 2, to: &out)
         out.append(UInt8(ascii: "."))
-        digits(milliseconds, 3)
+    }
+
+    /// `mmmZ`.
+    static func appendTimestampMilliseconds(_ milliseconds: Int, to out: inout [UInt8]) {
+        appendDigits(milliseconds, 3, to: &out)
         out.append(UInt8(ascii: "Z"))
+    }
+
+    /// `value` in exactly `width` decimal digits (zero-padded).
+    private static func appendDigits(_ value: Int, _ width: Int, to out: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = max(0, value)
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     static func parse(_ text: String) -> Date? {

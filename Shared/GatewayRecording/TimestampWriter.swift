@@ -9,21 +9,13 @@ struct TimestampWriter {
     private var prefix: [UInt8] = []
 
     mutating func append(_ date: Date, to out: inout [UInt8]) {
-        let interval = date.timeIntervalSince1970
-        let whole = interval.rounded(.down)
-        guard whole == Double(second) else {
-            var fresh: [UInt8] = []
-            RecordingCoding.appendTimestamp(date, to: &fresh)
-            out.append(contentsOf: fresh)
-            second = Int(whole)
-            prefix = Array(fresh.dropLast(4))
-            return
+        let (seconds, milliseconds) = RecordingCoding.timestampParts(date)
+        if seconds != second {
+            second = seconds
+            prefix.removeAll(keepingCapacity: true)
+            RecordingCoding.appendTimestampSeconds(seconds, to: &prefix)
         }
         out.append(contentsOf: prefix)
-        let milliseconds = min(999, max(0, Int(((interval - whole) * 1000).rounded(.down))))
-        out.append(UInt8(ascii: "0") + UInt8(milliseconds / 100))
-        out.append(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
-        out.append(UInt8(ascii: "0") + UInt8(milliseconds % 10))
-        out.append(UInt8(ascii: "Z"))
+        RecordingCoding.appendTimestampMilliseconds(milliseconds, to: &out)
     }
 }

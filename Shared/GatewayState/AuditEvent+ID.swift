@@ -13,9 +13,9 @@ extension AuditEvent {
     /// event each): 64 random bits drawn once per process, then a counter.
     public static func newID() -> String {
         let next = counter.add(1, ordering: .relaxed).newValue
-        let digits = (64 - next.leadingZeroBitCount + 3) / 4
+        let digits = max(1, (64 - next.leadingZeroBitCount + 3) / 4)
         // One allocation: the prefix, the dash and the counter's hex digits written in place.
-        return String(unsafeUninitializedCapacity: 17 + max(1, digits)) { buffer in
+        return String(unsafeUninitializedCapacity: 17 + digits) { buffer in
             var index = 0
             for byte in processPrefix.utf8 {
                 buffer[index] = byte
@@ -23,7 +23,7 @@ extension AuditEvent {
             }
             buffer[index] = UInt8(ascii: "-")
             index += 1
-            var shift = (max(1, digits) - 1) * 4
+            var shift = (digits - 1) * 4
             while shift >= 0 {
                 buffer[index] = hexDigits[Int((next >> UInt64(shift)) & 0xF)]
                 index += 1

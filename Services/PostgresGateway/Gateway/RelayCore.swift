@@ -143,9 +143,6 @@ final class RelayCore: @unchecked Sendable {
         if writable { client.read() }
     }
 
-    /// `limits.idle_timeout`: a session waiting for the client's next statement (nothing in
-    /// flight, nothing held for review) that long is ended with 57P05, as PostgreSQL's
-    /// idle_session_timeout does.
     /// Starts the once-a-second report of relayed bytes to the metrics.
     func startBytesReport() {
         eventLoop.preconditionInEventLoop()
@@ -161,6 +158,9 @@ final class RelayCore: @unchecked Sendable {
         unreportedDownstreamBytes = 0
     }
 
+    /// `limits.idle_timeout`: a session waiting for the client's next statement (nothing in
+    /// flight, nothing held for review) that long is ended with 57P05, as PostgreSQL's
+    /// idle_session_timeout does.
     func startIdleTimer() {
         eventLoop.preconditionInEventLoop()
         guard let seconds = connection.limits.idleTimeout, seconds > 0 else { return }
