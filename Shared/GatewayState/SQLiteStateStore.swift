@@ -19,7 +19,22 @@ public final class SQLiteStateStore: StateStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
+        // Opening a fresh file switches it to WAL, which SQLite refuses ("database is
+        // locked", without waiting) while another process does the same.
+        pool = try Self.exclusively(path) { try DatabasePool(path: path, configuration: configuration) }
+    }
+
+    /// Runs `body` while holding `<path>.setup-lock`: one process at a time opens a fresh
+    /// file or migrates it, across every gateway process on the host.
+    private static func exclusively<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let lockPath = path + ".setup-lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard lock >= 0 else { throw StateStoreError.setupLock("cannot open \(lockPath)") }
+        defer { _ = Glibc.close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw StateStoreError.setupLock("cannot lock \(lockPath)") }
+        }
+        return try body()
     }
 
     public func migrate() async throws {
@@ -60,17 +75,12 @@ public final class SQLiteStateStore: StateStore {
                 CREATE INDEX audit_events_time ON audit_events(time);
                 """)
         }
-        // One migrator at a time across every process on the host: GRDB reads which
-        // migrations are applied before running each in its own transaction, so two processes
-        // starting together could both run the same one ("table already exists").
-        let lockPath = pool.path + ".migration-lock"
-        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
-        guard lock >= 0 else { throw StateStoreError.migrationFailed("cannot open \(lockPath)") }
-        defer { _ = Glibc.close(lock) }
-        while flock(lock, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw StateStoreError.migrationFailed("cannot lock \(lockPath)") }
+        // One migrator at a time: GRDB reads which migrations are applied before running each
+        // in its own transaction, so two processes starting together could both run the same
+        // one ("table already exists").
+        try Self.exclusively(pool.path) {
+            if let target { try migrator.migrate(pool, upTo: target) } else { try migrator.migrate(pool) }
         }
-        if let target { try migrator.migrate(pool, upTo: target) } else { try migrator.migrate(pool) }
     }
 
     public func ping() async throws {

@@ -171,20 +171,29 @@ struct StateStoreTests {
 
 @Suite("SQLite state store upgrades")
 struct SQLiteStateStoreUpgradeTests {
-    /// Gateway processes that start together migrate one fresh file at once, each through its
-    /// own connection pool: every one succeeds and the schema is whole.
-    @Test func manyStoresMigrateOneFileAtOnce() async throws {
+    /// Gateway processes that start together open and migrate one fresh file at once, each
+    /// through its own connection pool: every one succeeds and the schema is whole. (Opening
+    /// switches a fresh file to WAL, which SQLite refuses while another connection does it.)
+    @Test func manyStoresOpenAndMigrateOneFileAtOnce() async throws {
         for _ in 0..<60 {
             let path = NSTemporaryDirectory() + "gateway-state-\(UUID().uuidString).sqlite"
             defer {
-                for suffix in ["", "-wal", "-shm", ".migration-lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+                for suffix in ["", "-wal", "-shm", ".setup-lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             }
-            let stores = try (0..<6).map { _ in try SQLiteStateStore(path: path) }
+            let opened = Mutex<[SQLiteStateStore]>([])
             let failures = Mutex<[String]>([])
-            DispatchQueue.concurrentPerform(iterations: stores.count) { index in
-                do { try stores[index].migrate(upTo: nil) } catch { failures.withLock { $0.append("\(error)") } }
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do {
+                    let store = try SQLiteStateStore(path: path)
+                    try store.migrate(upTo: nil)
+                    opened.withLock { $0.append(store) }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
             }
             #expect(failures.withLock { $0 } == [])
+            let stores = opened.withLock { $0 }
+            try #require(stores.count == 6)
             let event = AuditEvent(action: "allow", time: Date(timeIntervalSince1970: 1_795_950_000.5), service: "postgres-gateway", command: "SELECT 1")
             try await stores[0].append(event)
             #expect(try await stores[5].auditEvents(AuditQuery()) == [event])
