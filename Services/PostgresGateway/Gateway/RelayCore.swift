@@ -41,6 +41,8 @@ final class RelayCore: @unchecked Sendable {
     /// The first rows of the result in flight, as the client received them (masked), for the recording.
     private var sample = ResultSample()
     private var maskPlan: MaskPlan
+    /// The values of the DataRow being relayed (see `handleUpstreamFrame`).
+    private var rowValues: [ByteBuffer?] = []
     /// The last RowDescription's payload and its parsed columns.
     private var lastRowDescription: (payload: ByteBuffer, columns: [ResultColumn])?
     private var holding = false
@@ -470,15 +472,18 @@ final class RelayCore: @unchecked Sendable {
                 return
             }
             let columns = state.tracker.columnsForDataRow()
+            // The row's values go into one array kept for every row, emptied after each (so the
+            // slices do not pin the receive buffer).
+            defer { rowValues.removeAll(keepingCapacity: true) }
             if masking.policy.isEmpty {
-                if recorder != nil, sample.wantsMore, let values = try? RowMessages.parseDataRow(frame) { sample.add(values, columns: columns) }
+                if recorder != nil, sample.wantsMore, (try? RowMessages.parseDataRow(frame, into: &rowValues)) != nil { sample.add(rowValues, columns: columns) }
                 toClient(frame)
             } else {
                 if maskPlan.columns != columns { maskPlan = MaskPlan(columns: columns, policy: connection.masking) }
-                var values = try RowMessages.parseDataRow(frame)
-                let changed = mask(&values, plan: maskPlan)
-                if recorder != nil, sample.wantsMore { sample.add(values, columns: columns) }
-                toClient(changed ? RowMessages.dataRow(values) : frame)
+                try RowMessages.parseDataRow(frame, into: &rowValues)
+                let changed = mask(&rowValues, plan: maskPlan)
+                if recorder != nil, sample.wantsMore { sample.add(rowValues, columns: columns) }
+                toClient(changed ? RowMessages.dataRow(rowValues) : frame)
             }
         case PostgresMessageType.commandComplete, PostgresMessageType.emptyQuery, PostgresMessageType.portalSuspended:
             state.tracker.resultEnded()
@@ -487,13 +492,14 @@ final class RelayCore: @unchecked Sendable {
             if state.discardingRows { return }
             if frame.type == PostgresMessageType.commandComplete {
                 let tag = RowMessages.commandTag(frame) ?? ""
-                let (columns, rows) = sample.take()
-                recorder?.record(RecordingEvent(
-                    type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
-                    durationMS: started.map { Self.milliseconds(since: $0.start) }, columns: columns, detail: tag, encodedValues: rows
-                ))
+                sample.finish { columns, rows in
+                    recorder?.record(RecordingEvent(
+                        type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
+                        durationMS: started.map { Self.milliseconds(since: $0.start) }, columns: columns, detail: tag, encodedValues: rows
+                    ))
+                }
             } else {
-                _ = sample.take()
+                sample.finish { _, _ in }
             }
             toClient(frame)
         case PostgresMessageType.errorResponse:

@@ -60,11 +60,19 @@ struct ResultSample: Sendable {
 
     /// The sample so far (rows as JSON, nil when there were none), and a fresh start for the next result.
     mutating func take() -> (columns: [String]?, rows: [UInt8]?) {
-        defer {
-            let kept = names
-            self = ResultSample()
-            names = kept
-        }
-        return (columns, rowCount == 0 ? nil : rows)
+        finish { ($0, $1) }
     }
+
+    /// Hands the sample so far (rows as JSON, nil when there were none) to `body`, then starts
+    /// afresh for the next result. The rows' storage is kept (up to `keptCapacity`), so a
+    /// session costs no allocation per result once `body` has let go of the rows.
+    mutating func finish<R>(_ body: (_ columns: [String]?, _ rows: [UInt8]?) -> R) -> R {
+        let result = body(columns, rowCount == 0 ? nil : rows)
+        columns = nil
+        rowCount = 0
+        if rows.capacity > Self.keptCapacity { rows = [] } else { rows.removeAll(keepingCapacity: true) }
+        return result
+    }
+
+    static let keptCapacity = 2 * maximumBytes
 }

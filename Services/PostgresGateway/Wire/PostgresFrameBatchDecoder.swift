@@ -73,10 +73,15 @@ public final class PostgresFrameBatchDecoder: ChannelInboundHandler, RemovableCh
         context.fireChannelInactive()
     }
 
+    /// Hands the batch on, then keeps its storage for the next one: a receiver that does not
+    /// keep the array leaves it unique, so clearing it allocates nothing. Re-entrant safe: the
+    /// batch is empty while it is delivered (a receiver may close the channel, which emits).
     private func emit(_ context: ChannelHandlerContext) {
         guard !batch.isEmpty else { return }
-        let frames = batch
-        batch.removeAll(keepingCapacity: true)
+        var frames: [PostgresFrame] = []
+        swap(&frames, &batch)
         if let sink { sink.framesArrived(frames) } else { context.fireChannelRead(wrapInboundOut(frames)) }
+        frames.removeAll(keepingCapacity: true)
+        if batch.isEmpty { swap(&frames, &batch) }
     }
 }

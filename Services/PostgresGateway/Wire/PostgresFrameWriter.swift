@@ -6,16 +6,24 @@ public final class PostgresFrameWriter: ChannelOutboundHandler {
     public typealias OutboundIn = PostgresFrame
     public typealias OutboundOut = ByteBuffer
 
-    private var pending: ByteBuffer?
+    /// The frames since the last flush. The socket usually takes a flushed buffer at once,
+    /// which leaves it this handler's alone again: it is then cleared and reused in place,
+    /// so relaying a message costs no allocation here.
+    private var output = ByteBuffer()
     private var promises: [EventLoopPromise<Void>] = []
-    private var allocator = ByteBufferAllocator()
+    /// Set while `output` is being written: a write that fails may close the channel, whose
+    /// `close` flushes again, and must not write the same bytes twice.
+    private var writing = false
     /// This handler's place in the pipeline, for `flushNow()`.
     private var context: ChannelHandlerContext?
+
+    /// Larger buffers (after a large result) are not kept for reuse.
+    static let keptCapacity = 64 * 1024
 
     public init() {}
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        allocator = context.channel.allocator
+        output = context.channel.allocator.buffer(capacity: 256)
         self.context = context
     }
 
@@ -32,34 +40,45 @@ public final class PostgresFrameWriter: ChannelOutboundHandler {
     /// relay on this channel's event loop that writes many frames per read. Frames written
     /// through the channel and enqueued here leave in the order they were given.
     public func enqueue(_ frame: PostgresFrame) {
-        if pending == nil { pending = allocator.buffer(capacity: max(frame.payload.readableBytes + 5, 256)) }
-        frame.write(into: &pending!)
+        frame.write(into: &output)
     }
 
     /// Flushes from this handler on, as `channel.flush()` would reach it, without walking the
     /// pipeline from its tail: for the relay that enqueued the frames (on the event loop).
     public func flushNow() {
-        if let context { flush(context: context) } else { pending = nil }
+        if let context { flush(context: context) } else { output.clear() }
     }
 
     public func flush(context: ChannelHandlerContext) {
-        if let buffer = pending {
-            pending = nil
-            let waiting = promises
-            promises.removeAll(keepingCapacity: true)
-            let promise: EventLoopPromise<Void>? = waiting.isEmpty ? nil : context.eventLoop.makePromise()
-            if let promise {
-                promise.futureResult.whenComplete { result in
+        if output.readableBytes > 0, !writing {
+            writing = true
+            defer { writing = false }
+            var promise: EventLoopPromise<Void>?
+            if !promises.isEmpty {
+                let waiting = promises
+                promises.removeAll()
+                let combined = context.eventLoop.makePromise(of: Void.self)
+                combined.futureResult.whenComplete { result in
                     for each in waiting { each.completeWith(result) }
                 }
+                promise = combined
             }
-            context.write(wrapOutboundOut(buffer), promise: promise)
+            context.write(wrapOutboundOut(output), promise: promise)
+            context.flush()
+            // Still shared when the socket did not take it all: then clearing copies nothing
+            // but allocates a fresh buffer, and the written one stays with the channel.
+            if output.capacity > Self.keptCapacity {
+                output = context.channel.allocator.buffer(capacity: 256)
+            } else {
+                output.clear()
+            }
+        } else {
+            context.flush()
         }
-        context.flush()
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        if pending != nil { flush(context: context) }
+        if output.readableBytes > 0 { flush(context: context) }
         context.close(mode: mode, promise: promise)
     }
 }

@@ -33,21 +33,38 @@ public enum RowMessages {
 
     /// The values of a DataRow as slices of its payload (nil for SQL NULL).
     public static func parseDataRow(_ frame: PostgresFrame) throws(PostgresProtocolError) -> [ByteBuffer?] {
+        var values: [ByteBuffer?] = []
+        try parseDataRow(frame, into: &values)
+        return values
+    }
+
+    /// A DataRow's values (slices of the frame) into `values`, replacing what it held: a relay
+    /// passes the same array for every row, so a row costs no allocation. Left empty when the
+    /// row is malformed.
+    public static func parseDataRow(_ frame: PostgresFrame, into values: inout [ByteBuffer?]) throws(PostgresProtocolError) {
+        values.removeAll(keepingCapacity: true)
         var payload = frame.payload
         guard let count = payload.readInteger(as: Int16.self), count >= 0 else { throw .malformed("data row") }
-        var values: [ByteBuffer?] = []
         values.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let length = payload.readInteger(as: Int32.self) else { throw .malformed("data row") }
+            guard let length = payload.readInteger(as: Int32.self) else {
+                values.removeAll(keepingCapacity: true)
+                throw .malformed("data row")
+            }
             if length < 0 {
                 values.append(nil)
             } else {
-                guard let value = payload.readSlice(length: Int(length)) else { throw .malformed("data row") }
+                guard let value = payload.readSlice(length: Int(length)) else {
+                    values.removeAll(keepingCapacity: true)
+                    throw .malformed("data row")
+                }
                 values.append(value)
             }
         }
-        guard payload.readableBytes == 0 else { throw .malformed("data row (trailing bytes)") }
-        return values
+        guard payload.readableBytes == 0 else {
+            values.removeAll(keepingCapacity: true)
+            throw .malformed("data row (trailing bytes)")
+        }
     }
 
     public static func dataRow(_ values: [ByteBuffer?]) -> PostgresFrame {

@@ -143,4 +143,45 @@ struct PostgresFrameBatchDecoderTests {
         channel.embeddedEventLoop.run()
         #expect(decoder.sink == nil)
     }
+
+    /// A sink that closes the channel when its first batch arrives, as a relay does on a
+    /// protocol violation: closing makes the decoder hand on what it holds, re-entrantly.
+    final class ClosingSink: PostgresFrameBatchSink {
+        let channel: EmbeddedChannel
+        var batches: [[PostgresFrame]] = []
+        init(channel: EmbeddedChannel) { self.channel = channel }
+        func framesArrived(_ batch: [PostgresFrame]) {
+            batches.append(batch)
+            if batches.count == 1 { _ = channel.close() }
+        }
+        func readComplete() {}
+    }
+
+    @Test("a sink that closes the channel while taking a batch gets every frame once")
+    func reentrantClose() throws {
+        let (channel, collector) = try channel(maximumBatch: 3)
+        let sink = ClosingSink(channel: channel)
+        try channel.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).sink = sink
+        let frames = result(rows: 5)
+        _ = try? channel.writeInbound(encode(frames))
+        #expect(sink.batches.first == Array(frames.prefix(3)))
+        // Whatever is delivered after the close (the sink, then the pipeline), nothing twice and nothing out of order.
+        let delivered = sink.batches.flatMap { $0 } + collector.batches.flatMap { $0 }
+        #expect(delivered == Array(frames.prefix(delivered.count)))
+    }
+
+    @Test("batches handed on keep their frames while the decoder reuses its array for the next read")
+    func batchesOutliveReuse() throws {
+        let (channel, _) = try channel()
+        let sink = Sink()
+        try channel.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).sink = sink
+        var expected: [PostgresFrame] = []
+        for rows in [3, 0, 7, 1] {
+            let frames = result(rows: rows)
+            expected += frames
+            try channel.writeInbound(encode(frames))
+        }
+        #expect(sink.frames == expected)
+        #expect(sink.events == ["batch 6", "complete", "batch 3", "complete", "batch 10", "complete", "batch 4", "complete"])
+    }
 }

@@ -87,6 +87,28 @@ struct PostgresFrameDecoderTests {
         #expect(try RowMessages.parseDataRow(frame) == values)
     }
 
+    @Test("parsing rows into one reused array gives each row's values alone, and nothing after a malformed row")
+    func dataRowIntoReusedArray() throws {
+        let rows: [[ByteBuffer?]] = [
+            [ByteBuffer(string: "1"), nil, ByteBuffer(string: "jane@example.com")],
+            [ByteBuffer(string: "22")],
+            [],
+            [nil, nil, ByteBuffer(string: "x"), ByteBuffer(), ByteBuffer(string: "last")],
+        ]
+        var values: [ByteBuffer?] = []
+        for row in rows {
+            try RowMessages.parseDataRow(RowMessages.dataRow(row), into: &values)
+            #expect(values == row)
+        }
+        let truncated = PostgresFrame(type: PostgresMessageType.dataRow, payload: ByteBuffer(bytes: [0, 2, 0, 0, 0, 1, 65, 0, 0, 0, 9, 65]))
+        #expect(throws: PostgresProtocolError.self) { try RowMessages.parseDataRow(truncated, into: &values) }
+        #expect(values.isEmpty)
+        var trailing = RowMessages.dataRow([ByteBuffer(string: "a")])
+        trailing.payload.writeInteger(UInt8(0))
+        #expect(throws: PostgresProtocolError.self) { try RowMessages.parseDataRow(trailing, into: &values) }
+        #expect(values.isEmpty)
+    }
+
     @Test func errorFieldsRoundTrip() {
         let frame = BackendMessages.error("42501", "blocked", detail: "d", hint: "h")
         let fields = BackendMessages.parseFields(frame)
