@@ -12,13 +12,21 @@ extension AuditEvent {
 
     /// The document as UTF-8 bytes.
     func storeBodyBytes() -> [UInt8] {
-        var out = JSONObjectWriter(capacity: 64 + (command?.utf8.count ?? 0) + (detail?.utf8.count ?? 0))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64 + (command?.utf8.count ?? 0) + (detail?.utf8.count ?? 0))
+        appendStoreBody(to: &bytes)
+        return bytes
+    }
+
+    /// The document's bytes appended to `bytes` (a batch's buffer of values).
+    func appendStoreBody(to bytes: inout [UInt8]) {
+        var out = JSONObjectWriter(takingOver: &bytes)
         out.string("client_address", clientAddress)
         out.string("command", command)
         out.string("detail", detail)
         out.strings("groups", groups)
         out.string("rule", rule)
-        return out.finish()
+        out.finish(into: &bytes)
     }
 
     /// An event read back from its row. Rows written before the document was slimmed hold
