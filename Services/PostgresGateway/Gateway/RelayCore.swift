@@ -288,7 +288,8 @@ final class RelayCore: @unchecked Sendable {
             if state.discardingUntilSync { return nil }
             let portal = try FrontendMessages.parseExecute(frame)
             state.tracker.execute(portal: portal)
-            state.inFlight.append((state.executed(portal: portal), .now))
+            let command = state.executed(portal: portal)
+            state.inFlight.append((command, .now))
             toUpstream(frame)
         case PostgresMessageType.sync:
             state.tracker.sync()
@@ -444,10 +445,10 @@ final class RelayCore: @unchecked Sendable {
 
     func upstreamRead(_ batch: [PostgresFrame]) {
         eventLoop.assertInEventLoop()
-        for frame in batch { unreportedDownstreamBytes += frame.payload.readableBytes + 5 }
-        for frame in batch {
+        for index in batch.indices {
+            unreportedDownstreamBytes += batch[index].payload.readableBytes + 5
             do {
-                try handleUpstreamFrame(frame)
+                try handleUpstreamFrame(batch[index])
             } catch {
                 session.logger.debug("malformed message from the upstream", metadata: ["gateway.error": "\(error)"])
                 toClient(BackendMessages.error("08P01", "access gateway: malformed message from the upstream database", severity: "FATAL"))
@@ -488,7 +489,7 @@ final class RelayCore: @unchecked Sendable {
         case PostgresMessageType.commandComplete, PostgresMessageType.emptyQuery, PostgresMessageType.portalSuspended:
             state.tracker.resultEnded()
             state.rowsInResult = 0
-            let started = state.inFlight.isEmpty ? nil : state.inFlight.removeFirst()
+            let started = state.inFlight.popFirst()
             if state.discardingRows { return }
             if frame.type == PostgresMessageType.commandComplete {
                 let tag = RowMessages.commandTag(frame) ?? ""
@@ -505,7 +506,7 @@ final class RelayCore: @unchecked Sendable {
         case PostgresMessageType.errorResponse:
             state.tracker.error()
             state.errorInBatch = true
-            let started = state.inFlight.isEmpty ? nil : state.inFlight.removeFirst()
+            let started = state.inFlight.popFirst()
             if state.discardingRows { return }
             let masked = maskMessage(frame, fields: BackendMessages.parseFields(frame))
             let fields = BackendMessages.parseFields(masked)

@@ -1,6 +1,7 @@
+import NIOCore
 import PostgresWire
 
-/// What the two relay directions share, behind one lock: where the session stands in the
+/// What the two relay directions share, on the session's event loop: where the session stands in the
 /// protocol, and the responses the gateway itself owes the client, placed so the client
 /// sees them in the order the server would have sent them.
 struct RelayState: Sendable {
@@ -29,8 +30,9 @@ struct RelayState: Sendable {
     /// Rows of the result set in flight, for limits.max_rows.
     var rowsInResult = 0
     var discardingRows = false
-    /// Statements forwarded and not yet complete, for durations in the recording.
-    var inFlight: [(command: String, start: ContinuousClock.Instant)] = []
+    /// Statements forwarded and not yet complete, for durations in the recording (a ring:
+    /// taking the first is not a shift of the rest).
+    var inFlight = CircularBuffer<(command: String, start: ContinuousClock.Instant)>(initialCapacity: 4)
     /// The SQL of each prepared statement and bound portal, by name, so the recorded result
     /// of an Execute names the statement it ran. At most `maximumNamed` of each are kept
     /// (a client that prepares more gets its older executions recorded by portal name).
@@ -53,7 +55,10 @@ struct RelayState: Sendable {
     }
 
     /// What the recording calls an Execute of `portal`: its statement's SQL when known.
-    func executed(portal: String) -> String {
+    /// `mutating` though it changes nothing: called on the relay's stored state, a
+    /// non-mutating method works on a copy of the whole state (a retain and a release of
+    /// every field, on every Execute).
+    mutating func executed(portal: String) -> String {
         portalTexts[portal] ?? "execute \(portal.isEmpty ? "unnamed portal" : "portal \(portal)")"
     }
 

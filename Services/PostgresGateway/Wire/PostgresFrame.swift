@@ -31,15 +31,11 @@ public struct PostgresFrame: Sendable, Equatable {
 
     /// Writes the frame with its length word.
     public func write(into buffer: inout ByteBuffer) {
-        if type == Self.rawType {
-            var copy = payload
-            buffer.writeBuffer(&copy)
-            return
+        if type != Self.rawType {
+            if type != 0 { buffer.writeInteger(type) }
+            buffer.writeInteger(UInt32(payload.readableBytes + 4))
         }
-        if type != 0 { buffer.writeInteger(type) }
-        buffer.writeInteger(UInt32(payload.readableBytes + 4))
-        var copy = payload
-        buffer.writeBuffer(&copy)
+        buffer.writeImmutableBuffer(payload)
     }
 }
 
