@@ -3,13 +3,13 @@
 # mode), through a bare SwiftNIO relay (`gateway-bench relay`: the gateway's stack without
 # inspection) and through postgres-gateway (masking and recording on). Then the gateway's
 # peak RSS while streaming a 10-million-row SELECT. Prints a table with ratios.
-# The paths take turns, ROUNDS times (default 3); the table shows each path's median
+# The paths take turns, ROUNDS times (default 5); the table shows each path's median
 # run (by TPS), which steadies ratios on a machine where all of them share two cores.
 # RECORD=false, MASKING=off and GUARDRAILS=off switch the gateway's features off.
 #   bench/pg-bench.sh [seconds-per-run] [clients]
 secs=${1:-10}
 clients=${2:-4}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 source "$(dirname "$0")/common.sh"
 start_pgbench_paths
 start_bare_relay
