@@ -3,13 +3,16 @@ import NIOCore
 import PostgresWire
 
 /// Keeps the first rows of a result, as text, for the session recording: at most
-/// `maximumRows` rows and about `maximumBytes` bytes, so recording a huge result costs a
-/// bounded amount. Cells are written as JSON straight from the wire (no String per cell);
-/// binary values are recorded as `<binary N bytes>`, text that is not valid UTF-8 with
-/// replacement characters.
+/// `maximumRows` rows, about `maximumBytes` bytes and `maximumCellBytes` of any one cell, so
+/// recording a huge result costs a bounded amount. Cells are written as JSON straight from
+/// the wire (no String per cell); binary values are recorded as `<binary N bytes>`, text that
+/// is not valid UTF-8 with replacement characters, a longer cell as its start and `… [N bytes]`.
 struct ResultSample: Sendable {
     static let maximumRows = 100
     static let maximumBytes = 32 * 1024
+    /// A longer cell is cut in the sample (the client gets it whole): a row is added whole
+    /// while the sample has room, and one huge value would otherwise be copied whole.
+    static let maximumCellBytes = 4096
 
     private var columns: [String]?
     /// The last result's columns and their names, kept across results: a session that runs
@@ -47,6 +50,10 @@ struct ResultSample: Sendable {
                 JSONString.append("<binary \(value.readableBytes) bytes>", to: &rows)
                 continue
             }
+            if value.readableBytes > Self.maximumCellBytes {
+                appendCut(value)
+                continue
+            }
             let written: Bool? = value.readableBytesView.withContiguousStorageIfAvailable { bytes in
                 guard JSONString.isASCII(bytes) else { return false }
                 JSONString.append(utf8: bytes, to: &rows)
@@ -56,6 +63,21 @@ struct ResultSample: Sendable {
         }
         rows.append(UInt8(ascii: "]"))
         rowCount += 1
+    }
+
+    /// A cell longer than `maximumCellBytes`: its first bytes (cut back to a whole UTF-8
+    /// character) and `… [N bytes]`, N being the cell's whole length.
+    private mutating func appendCut(_ value: ByteBuffer) {
+        let view = value.readableBytesView
+        var end = view.startIndex + Self.maximumCellBytes
+        // Back to the start of a character: at most three continuation bytes (10xxxxxx).
+        var steps = 0
+        while steps < 3, end > view.startIndex, view[end] & 0xC0 == 0x80 {
+            end -= 1
+            steps += 1
+        }
+        let kept = String(decoding: view[view.startIndex..<end], as: UTF8.self)
+        JSONString.append(kept + "… [\(value.readableBytes) bytes]", to: &rows)
     }
 
     /// The sample so far (rows as JSON, nil when there were none), and a fresh start for the next result.

@@ -60,6 +60,35 @@ struct ResultSampleTests {
         #expect(empty.take().rows == nil)
     }
 
+    /// A huge cell (a document, a blob as text) is cut in the sample, not copied whole: one
+    /// 1 GiB value would otherwise cost the gateway that much memory twice over.
+    @Test func longCellsAreCutAtACharacter() throws {
+        let columns = [ResultColumn(name: "doc", typeOID: 25, format: 0), ResultColumn(name: "n", typeOID: 23, format: 0)]
+        let cap = ResultSample.maximumCellBytes
+        // ASCII, and text whose multi-byte characters straddle the cut.
+        for text in [String(repeating: "x", count: 5_000_000), "a" + String(repeating: "é☃𝄞", count: cap)] {
+            var sample = ResultSample()
+            sample.add([ByteBuffer(string: text), ByteBuffer(string: "7")], columns: columns)
+            let (_, encoded) = sample.take()
+            let bytes = try #require(encoded)
+            #expect(bytes.count < cap + 100)
+            let rows = try #require(try JSONSerialization.jsonObject(with: Data("[".utf8 + bytes + "]".utf8)) as? [[String]])
+            let cell = rows[0][0]
+            let marker = "… [\(text.utf8.count) bytes]"
+            #expect(cell.hasSuffix(marker))
+            let kept = String(cell.dropLast(marker.count))
+            #expect(text.hasPrefix(kept), "cut at a character boundary, no replacement character")
+            #expect(kept.utf8.count > cap - 4 && kept.utf8.count <= cap)
+            #expect(rows[0][1] == "7")
+        }
+        // At the cap exactly, nothing is cut.
+        var sample = ResultSample()
+        let exact = String(repeating: "y", count: cap)
+        sample.add([ByteBuffer(string: exact), ByteBuffer(string: "8")], columns: columns)
+        let rows = try JSONSerialization.jsonObject(with: Data("[".utf8 + (sample.take().rows ?? []) + "]".utf8)) as? [[String]]
+        #expect(rows?.first == [exact, "8"])
+    }
+
     /// Column names are kept from one result to the next while the columns stay the same,
     /// and follow them when they change.
     @Test func columnNamesFollowEachResult() {
