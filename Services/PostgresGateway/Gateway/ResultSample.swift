@@ -87,7 +87,7 @@ struct ResultSample: Sendable {
 
     /// Hands the sample so far (rows as JSON, nil when there were none) to `body`, then starts
     /// afresh for the next result. The rows' storage is kept (up to `keptCapacity`), so a
-    /// session costs no allocation per result once `body` has let go of the rows.
+    /// session of small results costs no allocation per result once `body` has let go of the rows.
     mutating func finish<R>(_ body: (_ columns: [String]?, _ rows: [UInt8]?) -> R) -> R {
         let result = body(columns, rowCount == 0 ? nil : rows)
         columns = nil
@@ -96,5 +96,7 @@ struct ResultSample: Sendable {
         return result
     }
 
-    static let keptCapacity = 2 * maximumBytes
+    /// Rows' storage kept from one result to the next: a session that sampled a large result
+    /// does not hold its bytes while idle.
+    static let keptCapacity = 8 * 1024
 }

@@ -17,8 +17,9 @@ public final class PostgresFrameWriter: ChannelOutboundHandler {
     /// This handler's place in the pipeline, for `flushNow()`.
     private var context: ChannelHandlerContext?
 
-    /// Larger buffers (after a large result) are not kept for reuse.
-    static let keptCapacity = 64 * 1024
+    /// Larger buffers (after a large result) are not kept for reuse: an idle session holds
+    /// at most this much here, per side.
+    static let keptCapacity = 8 * 1024
 
     public init() {}
 
