@@ -12,7 +12,7 @@ public final class PostgresFrameWriter: ChannelOutboundHandler {
     private var output = ByteBuffer()
     private var promises: [EventLoopPromise<Void>] = []
     /// Set while `output` is being written: a write that fails may close the channel, whose
-    /// `close` flushes again, and must not write the same bytes twice.
+    /// `close` flushes again, and must not write the same bytes twice (see `flush`).
     private var writing = false
     /// This handler's place in the pipeline, for `flushNow()`.
     private var context: ChannelHandlerContext?
@@ -51,31 +51,42 @@ public final class PostgresFrameWriter: ChannelOutboundHandler {
     }
 
     public func flush(context: ChannelHandlerContext) {
-        if output.readableBytes > 0, !writing {
-            writing = true
-            defer { writing = false }
-            var promise: EventLoopPromise<Void>?
-            if !promises.isEmpty {
-                let waiting = promises
-                promises.removeAll()
-                let combined = context.eventLoop.makePromise(of: Void.self)
-                combined.futureResult.whenComplete { result in
-                    for each in waiting { each.completeWith(result) }
-                }
-                promise = combined
-            }
-            context.write(wrapOutboundOut(output), promise: promise)
+        guard output.readableBytes > 0, !writing else {
             context.flush()
-            // Still shared when the socket did not take it all: then clearing copies nothing
-            // but allocates a fresh buffer, and the written one stays with the channel.
-            if output.capacity > Self.keptCapacity {
-                output = context.channel.allocator.buffer(capacity: 256)
-            } else {
-                output.clear()
-            }
-        } else {
-            context.flush()
+            return
         }
+        writing = true
+        defer { writing = false }
+        // Frames enqueued while a write is under way (by a handler that a write's failure or a
+        // writability change reaches) go out in a further round, in order.
+        while output.readableBytes > 0 {
+            let end = output.writerIndex
+            context.write(wrapOutboundOut(output), promise: takePromises(context))
+            context.flush()
+            if output.writerIndex == end {
+                // Still shared when the socket did not take it all: then clearing allocates a
+                // fresh buffer, and the written one stays with the channel.
+                if output.capacity > Self.keptCapacity {
+                    output = context.channel.allocator.buffer(capacity: 256)
+                } else {
+                    output.clear()
+                }
+            } else {
+                output.moveReaderIndex(to: end)
+            }
+        }
+    }
+
+    /// One promise for the writes waiting since the last flush (nil when none waits).
+    private func takePromises(_ context: ChannelHandlerContext) -> EventLoopPromise<Void>? {
+        guard !promises.isEmpty else { return nil }
+        let waiting = promises
+        promises.removeAll()
+        let combined = context.eventLoop.makePromise(of: Void.self)
+        combined.futureResult.whenComplete { result in
+            for each in waiting { each.completeWith(result) }
+        }
+        return combined
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {

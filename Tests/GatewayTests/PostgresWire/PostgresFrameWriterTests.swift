@@ -35,6 +35,40 @@ struct PostgresFrameWriterTests {
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing enqueued, nothing written")
     }
 
+    /// Between the writer and the socket: on the first write it sees, enqueues another frame
+    /// with the writer, as a handler reached by a write's failure or a writability change may.
+    final class ReentrantEnqueuer: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        weak var writer: PostgresFrameWriter?
+        var done = false
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            context.write(data, promise: promise)
+            if !done {
+                done = true
+                writer?.enqueue(FrontendMessages.query("enqueued during the write"))
+                writer?.flushNow()
+            }
+        }
+    }
+
+    @Test("a frame enqueued while a flush is writing goes out after it, not lost and not twice")
+    func enqueueDuringWrite() throws {
+        let channel = EmbeddedChannel()
+        let writer = PostgresFrameWriter()
+        let reentrant = ReentrantEnqueuer()
+        reentrant.writer = writer
+        try channel.pipeline.syncOperations.addHandler(reentrant)
+        try channel.pipeline.syncOperations.addHandler(writer)
+        writer.enqueue(frame("first"))
+        writer.flushNow()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == encoded([frame("first")]))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == encoded([frame("enqueued during the write")]))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        writer.enqueue(frame("next"))
+        writer.flushNow()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == encoded([frame("next")]))
+    }
+
     @Test("frames written through the pipeline and enqueued directly leave in order; write promises complete on the flush")
     func pipelineAndDirectWritesInOrder() throws {
         let channel = EmbeddedChannel()
