@@ -51,6 +51,17 @@ final class AppendingFile {
         dirty = true
     }
 
+    /// Writes the buffer to the kernel and hands back the descriptor to fsync when anything was
+    /// written since the last sync (counted as synced from here): for a caller that fsyncs it
+    /// outside its lock. The descriptor stays open until `close`, which the caller keeps from
+    /// running meanwhile.
+    func prepareSync() throws -> Int32? {
+        try writeBuffer()
+        guard dirty else { return nil }
+        dirty = false
+        return descriptor
+    }
+
     /// Writes and fsyncs.
     func sync() throws {
         try writeBuffer()

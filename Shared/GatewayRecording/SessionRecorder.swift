@@ -18,6 +18,10 @@ public final class SessionRecorder: Sendable {
     private let state: Mutex<State>
     private let signer: RecordingSigner?
     private let syncTask: Mutex<Task<Void, Never>?>
+    /// Held around the once-a-second fsyncs (outside `state`'s lock) and while `finish`
+    /// closes the files.
+    private let syncing = Mutex(())
+    private let fileSync: @Sendable (Int32) -> Void
     private let castQueue = DispatchQueue(label: "gateway.recording.cast")
     private let castBacklog = Atomic<Int>(0)
 
@@ -37,7 +41,15 @@ public final class SessionRecorder: Sendable {
     static let lockName = ".recording.lock"
 
     /// Creates `<directory>/<session-id>/` and starts writing.
-    public init(directory: String, meta: RecordingMeta, terminal: TerminalInfo? = nil, signer: RecordingSigner? = nil) throws {
+    public convenience init(directory: String, meta: RecordingMeta, terminal: TerminalInfo? = nil, signer: RecordingSigner? = nil) throws {
+        try self.init(directory: directory, meta: meta, terminal: terminal, signer: signer, fileSync: { _ = fsync($0) })
+    }
+
+    /// `fileSync` makes a file durable (fsync); tests pass their own to look inside a sync.
+    init(
+        directory: String, meta: RecordingMeta, terminal: TerminalInfo?, signer: RecordingSigner?,
+        fileSync: @escaping @Sendable (Int32) -> Void
+    ) throws {
         let folder = (directory as NSString).appendingPathComponent(meta.sessionID)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         let lockPath = (folder as NSString).appendingPathComponent(Self.lockName)
@@ -58,6 +70,7 @@ public final class SessionRecorder: Sendable {
         self.folder = folder
         self.sessionID = meta.sessionID
         self.signer = signer
+        self.fileSync = fileSync
         self.state = Mutex(State(meta: meta, events: events, cast: cast, castStart: now, lockDescriptor: lock))
         self.syncTask = Mutex(nil)
         let task = Task { [weak self] in
@@ -178,14 +191,20 @@ public final class SessionRecorder: Sendable {
     /// Writes buffered data (cast events still queued included) and fsyncs.
     public func sync() {
         castQueue.sync {}
-        state.withLock { state in
-            guard !state.sealed else { return }
-            do {
-                try state.events?.sync()
-                try state.cast?.sync()
-            } catch {
-                state.failed = "\(error)"
+        syncing.withLock { _ in
+            let descriptors: [Int32] = state.withLock { state in
+                guard !state.sealed else { return [] }
+                do {
+                    return [try state.events?.prepareSync(), try state.cast?.prepareSync()].compactMap { $0 }
+                } catch {
+                    state.failed = "\(error)"
+                    return []
+                }
             }
+            // Outside the state lock: an fsync can take milliseconds or more while the disk is
+            // busy, and the relay's event loop records under that lock (it stalled meanwhile).
+            // `syncing` keeps `finish` from closing the files until the fsyncs are done.
+            for descriptor in descriptors { fileSync(descriptor) }
         }
     }
 
@@ -195,7 +214,7 @@ public final class SessionRecorder: Sendable {
     public func finish(status: String = "ended", end: Date = Date()) throws -> RecordingSeal? {
         syncTask.withLock { $0?.cancel() }
         castQueue.sync {}
-        let prepared: RecordingMeta? = try state.withLock { state in
+        let prepared: RecordingMeta? = try syncing.withLock { _ in try state.withLock { state -> RecordingMeta? in
             guard !state.sealed else { return nil }
             state.sealed = true
             if let cast = state.cast {
@@ -211,7 +230,7 @@ public final class SessionRecorder: Sendable {
             state.meta.end = end
             state.meta.status = status
             return state.meta
-        }
+        } }
         guard let meta = prepared else { return nil }
         try Self.writeMeta(meta, folder: folder)
         let seal = try RecordingSeal.seal(folder: folder, sessionID: sessionID, recovered: false, signer: signer)
@@ -221,6 +240,9 @@ public final class SessionRecorder: Sendable {
         }
         return seal
     }
+
+    /// Whether a recording call would wait for the recorder's lock now (for tests).
+    var isBusyForTesting: Bool { state.withLockIfAvailable { _ in false } ?? true }
 
     /// The first write error, if any (the session goes on; the error is logged by the caller).
     public var failure: String? { state.withLock { $0.failed } }

@@ -22,6 +22,52 @@ struct SessionRecorderTests {
         String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
+    /// What the recorder's fsync saw: whether recording would have waited, and the lines on disk.
+    final class SyncProbe: @unchecked Sendable {
+        let lock = NSLock()
+        var recorder: SessionRecorder?
+        var busy: [Bool] = []
+        var synced: [Int32] = []
+
+        func fileSync(_ descriptor: Int32) {
+            lock.lock()
+            let recorder = self.recorder
+            lock.unlock()
+            let isBusy = recorder?.isBusyForTesting ?? true
+            // A line recorded while the fsync runs (as the relay's event loop would) must not wait.
+            lock.lock()
+            let first = synced.isEmpty
+            lock.unlock()
+            if !isBusy, first { recorder?.record(RecordingEvent(type: "note", detail: "during the fsync")) }
+            _ = fsync(descriptor)
+            lock.lock()
+            busy.append(isBusy)
+            synced.append(descriptor)
+            lock.unlock()
+        }
+    }
+
+    @Test("the once-a-second fsync runs outside the recorder's lock: recording goes on meanwhile, and nothing is lost")
+    func fsyncOutsideTheLock() throws {
+        let probe = SyncProbe()
+        let recorder = try SessionRecorder(directory: Self.directory(), meta: Self.meta(), terminal: nil, signer: nil, fileSync: probe.fileSync)
+        probe.lock.lock()
+        probe.recorder = recorder
+        probe.lock.unlock()
+        recorder.record(RecordingEvent(type: "query", command: "SELECT 1", decision: "allow"))
+        recorder.sync()
+        recorder.sync()  // the line recorded during the first fsync
+        recorder.sync()  // nothing written since: no fsync
+        recorder.record(RecordingEvent(type: "query", command: "SELECT 2", decision: "allow"))
+        _ = try recorder.finish()
+        probe.lock.lock()
+        defer { probe.lock.unlock() }
+        #expect(probe.busy == [false, false], "two fsyncs, each with the recorder's lock free")
+        let written = lines(recorder.folder + "/events.jsonl")
+        #expect(written.count == 3)
+        #expect(written[0].contains("SELECT 1") && written[1].contains("during the fsync") && written[2].contains("SELECT 2"))
+    }
+
     @Test func writesAndSealsATerminalSession() throws {
         let dir = Self.directory()
         let recorder = try SessionRecorder(directory: dir, meta: Self.meta(), terminal: TerminalInfo(width: 120, height: 40, command: "bash", term: "xterm"))
