@@ -4,8 +4,6 @@ extension AuditEvent {
     /// The table's columns in the order the stores' INSERTs bind them.
     static let storeColumns = "id, time, service, connection, session_id, subject, email, action, body"
     static let storeColumnCount = 9
-    /// How many values `forEachStoreText` gives.
-    static let storeTextCount = 6
 
     /// The text columns after `id` and `time`, before `body`, in order (no array per event:
     /// the SQLite store binds these for every allowed statement).

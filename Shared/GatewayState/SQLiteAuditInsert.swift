@@ -13,52 +13,47 @@ enum SQLiteAuditInsert {
         return "INSERT INTO audit_events (\(AuditEvent.storeColumns)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
+    /// One value of an INSERT, in binding order: text lies in the batch's byte array.
+    private enum Value {
+        case text(Range<Int>)
+        case real(Double)
+        case null
+    }
+
     /// Inserts `events` inside the caller's transaction. Each INSERT's text values are first
     /// written one after another into one byte array, then bound in place (`SQLITE_STATIC`)
     /// for that one step: SQLite does not copy them (a copy was an allocation per value,
     /// nine per event).
     static func insert(_ events: [AuditEvent], into db: Database) throws {
         var arena: [UInt8] = []
-        /// Where each text value lies in `arena`, in binding order; nil binds NULL.
-        var spans: [Range<Int>?] = []
-        var times: [Double] = []
+        var values: [Value] = []
         for chunk in AuditEvent.batches(events, of: rowsPerInsert) {
             arena.removeAll(keepingCapacity: true)
-            spans.removeAll(keepingCapacity: true)
-            times.removeAll(keepingCapacity: true)
+            values.removeAll(keepingCapacity: true)
             // Through the buffer's pointer: the fields are read in place, where `for event in
             // chunk` copied every event (and released it again).
             chunk.withUnsafeBufferPointer { events in
                 for index in events.indices {
-                    append(events[index].id, to: &arena, spans: &spans)
-                    times.append(events[index].time.timeIntervalSince1970)
-                    events[index].forEachStoreText { append($0, to: &arena, spans: &spans) }
+                    append(events[index].id, to: &arena, values: &values)
+                    values.append(.real(events[index].time.timeIntervalSince1970))
+                    events[index].forEachStoreText { append($0, to: &arena, values: &values) }
                     let start = arena.count
                     events[index].appendStoreBody(to: &arena)
-                    spans.append(start..<arena.count)
+                    values.append(.text(start..<arena.count))
                 }
             }
             let statement = try db.cachedStatement(sql: sql(rows: chunk.count))
             let handle = statement.sqliteStatement
-            let code = arena.withUnsafeBufferPointer { bytes -> Int32 in
-                let base = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(Self.empty)).assumingMemoryBound(to: CChar.self)
-                var column: Int32 = 1
-                var span = 0
-                func bindNext() {
-                    if let range = spans[span] {
-                        _ = sqlite3_bind_text(handle, column, base + range.lowerBound, Int32(range.count), staticText)
-                    } else {
-                        sqlite3_bind_null(handle, column)
+            let code = arena.withUnsafeBytes { bytes -> Int32 in
+                // An empty array has no address; then every text is empty and a literal's serves.
+                let base = (bytes.baseAddress ?? UnsafeRawPointer(Self.emptyText.utf8Start)).assumingMemoryBound(to: CChar.self)
+                for (offset, value) in values.enumerated() {
+                    let column = Int32(offset + 1)
+                    switch value {
+                    case .text(let range): _ = sqlite3_bind_text(handle, column, base + range.lowerBound, Int32(range.count), staticText)
+                    case .real(let number): sqlite3_bind_double(handle, column, number)
+                    case .null: sqlite3_bind_null(handle, column)
                     }
-                    span += 1
-                    column += 1
-                }
-                for time in times {
-                    bindNext()  // id
-                    sqlite3_bind_double(handle, column, time)
-                    column += 1
-                    for _ in 0..<AuditEvent.storeTextCount { bindNext() }
-                    bindNext()  // body
                 }
                 let code = sqlite3_step(handle)
                 // No binding may point into the arena once this closure returns.
@@ -72,17 +67,18 @@ enum SQLiteAuditInsert {
         }
     }
 
-    private static func append(_ value: String?, to arena: inout [UInt8], spans: inout [Range<Int>?]) {
-        guard let value else {
-            spans.append(nil)
+    private static func append(_ text: String?, to arena: inout [UInt8], values: inout [Value]) {
+        guard let text else {
+            values.append(.null)
             return
         }
         let start = arena.count
-        arena.append(contentsOf: value.utf8)
-        spans.append(start..<arena.count)
+        arena.append(contentsOf: text.utf8)
+        values.append(.text(start..<arena.count))
     }
 
     /// Bytes SQLite reads in place, valid until the statement is reset and its bindings cleared.
     private static let staticText = unsafeBitCast(OpaquePointer(bitPattern: 0), to: sqlite3_destructor_type.self)
-    private static let empty: [UInt8] = [0]
+    /// A literal's bytes live as long as the program.
+    private static let emptyText: StaticString = ""
 }
