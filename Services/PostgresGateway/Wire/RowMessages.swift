@@ -43,28 +43,28 @@ public enum RowMessages {
     /// row is malformed.
     public static func parseDataRow(_ frame: PostgresFrame, into values: inout [ByteBuffer?]) throws(PostgresProtocolError) {
         values.removeAll(keepingCapacity: true)
+        do {
+            try appendDataRow(frame, to: &values)
+        } catch {
+            values.removeAll(keepingCapacity: true)
+            throw error
+        }
+    }
+
+    private static func appendDataRow(_ frame: PostgresFrame, to values: inout [ByteBuffer?]) throws(PostgresProtocolError) {
         var payload = frame.payload
         guard let count = payload.readInteger(as: Int16.self), count >= 0 else { throw .malformed("data row") }
         values.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let length = payload.readInteger(as: Int32.self) else {
-                values.removeAll(keepingCapacity: true)
-                throw .malformed("data row")
-            }
+            guard let length = payload.readInteger(as: Int32.self) else { throw .malformed("data row") }
             if length < 0 {
                 values.append(nil)
             } else {
-                guard let value = payload.readSlice(length: Int(length)) else {
-                    values.removeAll(keepingCapacity: true)
-                    throw .malformed("data row")
-                }
+                guard let value = payload.readSlice(length: Int(length)) else { throw .malformed("data row") }
                 values.append(value)
             }
         }
-        guard payload.readableBytes == 0 else {
-            values.removeAll(keepingCapacity: true)
-            throw .malformed("data row (trailing bytes)")
-        }
+        guard payload.readableBytes == 0 else { throw .malformed("data row (trailing bytes)") }
     }
 
     public static func dataRow(_ values: [ByteBuffer?]) -> PostgresFrame {
