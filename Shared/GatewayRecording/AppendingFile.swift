@@ -64,11 +64,7 @@ final class AppendingFile {
 
     /// Writes and fsyncs.
     func sync() throws {
-        try writeBuffer()
-        if dirty {
-            fsync(descriptor)
-            dirty = false
-        }
+        if let descriptor = try prepareSync() { fsync(descriptor) }
     }
 
     func close() throws {
