@@ -8,10 +8,10 @@
 #   GATEWAY_A=pg-before GATEWAY_B=postgres-gateway bench/pg-ab.sh [seconds-per-run] [rounds]
 #   CONFIG_B_SED='s/record: true/record: false/' bench/pg-ab.sh   # one build, B's config edited
 # GATEWAY_A and GATEWAY_B name binaries in .build/release (default: postgres-gateway);
-# MODES="simple prepared" (default both).
+# MODES="simple prepared" (default both); CLIENTS=4 (pgbench clients; 1 shows latency without contention).
 secs=${1:-10}
 rounds=${2:-${ROUNDS:-5}}
-clients=4
+clients=${CLIENTS:-4}
 source "$(dirname "$0")/common.sh"
 start_pgbench_paths
 a=${GATEWAY_A:-postgres-gateway}

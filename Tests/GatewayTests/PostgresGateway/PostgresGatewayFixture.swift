@@ -98,6 +98,22 @@ struct PostgresGatewayFixture {
         }
     }
 
+    /// The statements' audit events of connection `orders` as `"<action> <command>"`, in order,
+    /// read through the admin API once at least `count` are there (events are written in batches).
+    func auditCommands(atLeast count: Int) async throws -> [String] {
+        let security = try idp.token(subject: "sec-1", groups: ["security"])
+        var commands: [String] = []
+        for _ in 0..<50 {
+            let response = try await HTTPProbe.get(host: "127.0.0.1", port: adminPort, path: "/api/audit?connection=orders", token: security)
+            commands = ((response.json() as? [[String: Any]]) ?? []).compactMap { event in
+                (event["command"] as? String).map { "\(event["action"] as? String ?? "?") \($0)" }
+            }
+            if commands.count >= count { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return commands
+    }
+
     /// Runs psql directly against PostgreSQL as the superuser.
     func direct(_ sql: String) throws -> String {
         try postgres.sql(sql, database: database)

@@ -124,6 +124,67 @@ struct PostgresGatewayTests {
         #expect(await fixture.stop() == 0)
     }
 
+    /// Several statements in one read, a blocked one among them, and two results in one answer
+    /// (a raw client pipelining simple queries): each is answered in turn, the recording keeps
+    /// the order things happened in and each result its own rows, and the audit trail has them all.
+    @Test func pipelinedStatementsAreRecordedInOrder() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        let script = """
+            import socket, struct, sys
+            def message(kind, body): return kind + struct.pack("!I", len(body) + 4) + body
+            def read_until(s, kind, count):
+                data, seen = b"", []
+                while seen.count(kind) < count:
+                    chunk = s.recv(65536)
+                    if not chunk: break
+                    data += chunk
+                    seen, at = [], 0
+                    while at + 5 <= len(data):
+                        length = struct.unpack("!I", data[at + 1:at + 5])[0]
+                        if at + 1 + length > len(data): break
+                        seen.append(data[at:at + 1]); at += 1 + length
+                return seen
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            body = struct.pack("!I", 3 << 16) + b"user\\0agent\\0database\\0orders\\0\\0"
+            s.sendall(struct.pack("!I", len(body) + 4) + body)
+            read_until(s, b"R", 1)
+            s.sendall(message(b"p", sys.argv[2].encode() + b"\\0"))
+            read_until(s, b"Z", 1)
+            batch = b"".join(message(b"Q", q.encode() + b"\\0") for q in ["SELECT 1 AS a", "DROP TABLE customers", "SELECT 2 AS b; SELECT 3 AS c"])
+            s.sendall(batch)
+            print(b"".join(read_until(s, b"Z", 3)).decode())
+            s.sendall(message(b"X", b""))
+            s.close()
+            """
+        let output = try ProcessRunner.run("/usr/bin/python3", ["-c", script, "\(fixture.port)", try fixture.agentToken()])
+        // Each statement answered in turn, the blocked one with an error, the session still usable.
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "TDCZEZTDCTDCZ", "\(output)")
+        // The audit trail has the allowed and the blocked statements, in order.
+        let audit = try await fixture.auditCommands(atLeast: 3)
+        #expect(audit == ["allow SELECT 1 AS a", "block DROP TABLE customers", "allow SELECT 2 AS b; SELECT 3 AS c"], "\(audit)")
+        #expect(await fixture.stop() == 0)
+
+        let recordings = fixture.directory + "/recordings"
+        let sessions = try FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }
+        #expect(sessions.count == 1)
+        let folder = recordings + "/" + sessions[0]
+        _ = try RecordingVerifier.verify(folder: folder)
+        let lines = String(decoding: FileManager.default.contents(atPath: folder + "/events.jsonl") ?? Data(), as: UTF8.self)
+        let events = try lines.split(separator: "\n").compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        func position(_ matches: ([String: Any]) -> Bool) -> Int { events.firstIndex(where: matches) ?? -1 }
+        let first = position { $0["type"] as? String == "query" && $0["command"] as? String == "SELECT 1 AS a" && $0["decision"] as? String == "allow" }
+        let blocked = position { $0["type"] as? String == "query" && $0["command"] as? String == "DROP TABLE customers" && $0["decision"] as? String == "block" }
+        let last = position { $0["type"] as? String == "query" && $0["command"] as? String == "SELECT 2 AS b; SELECT 3 AS c" && $0["decision"] as? String == "allow" }
+        let results = events.enumerated().filter { $0.element["type"] as? String == "result" }
+        #expect(first >= 0 && blocked > first && last > blocked, "\(lines)")
+        // The results in order, each with its own column and row.
+        #expect(results.map { $0.element["columns"] as? [String] ?? [] } == [["a"], ["b"], ["c"]], "\(lines)")
+        #expect(results.map { $0.element["values"] as? [[String]] ?? [] } == [[["1"]], [["2"]], [["3"]]], "\(lines)")
+        #expect(results.first.map { $0.offset > first } == true)
+        #expect(results.dropFirst().allSatisfy { $0.offset > last })
+        #expect(results.first?.element["command"] as? String == "SELECT 1 AS a")
+    }
+
     @Test func upstreamAuthenticationMethods() async throws {
         let fixture = try await PostgresGatewayFixture.start()
         for (connection, role) in [("orders", "scram_user"), ("orders-md5", "md5_user"), ("orders-trust", "trusted_user")] {
