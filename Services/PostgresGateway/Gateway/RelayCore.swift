@@ -259,6 +259,8 @@ final class RelayCore: @unchecked Sendable {
     private func handleClientFrame(_ frame: PostgresFrame) throws -> (Held, ApprovalRule)? {
         switch frame.type {
         case PostgresMessageType.query:
+            // Skipped until Sync after a refused Parse, as the server skips it after an error.
+            if state.discardingUntilSync { return nil }
             let query = try FrontendMessages.parseQuery(frame)
             switch decide(query) {
             case .forward: forwardQuery(frame, query)
@@ -287,9 +289,8 @@ final class RelayCore: @unchecked Sendable {
         case PostgresMessageType.execute:
             if state.discardingUntilSync { return nil }
             let portal = try FrontendMessages.parseExecute(frame)
-            state.tracker.execute(portal: portal)
             let command = state.executed(portal: portal)
-            state.inFlight.append((command, .now))
+            state.tracker.execute(portal: portal, statement: RunningStatement(command: command, start: .now))
             toUpstream(frame)
         case PostgresMessageType.sync:
             state.tracker.sync()
@@ -308,6 +309,12 @@ final class RelayCore: @unchecked Sendable {
         case PostgresMessageType.flush:
             if state.discardingUntilSync { return nil }
             toUpstream(frame)
+        case PostgresMessageType.functionCall:
+            if state.discardingUntilSync { return nil }
+            // Answered with ReadyForQuery, as a Sync is.
+            state.tracker.functionCall()
+            state.syncsSent += 1
+            toUpstream(frame)
         case PostgresMessageType.terminate:
             clientTerminated = true
             toUpstream(frame)
@@ -318,10 +325,30 @@ final class RelayCore: @unchecked Sendable {
     }
 
     private func forwardQuery(_ frame: PostgresFrame, _ query: String) {
-        state.tracker.simpleQuery()
+        let start = ContinuousClock.now
+        if let statements = Self.statements(of: query) {
+            state.tracker.simpleQuery(RunningStatement(command: statements[0], start: start), then: statements.dropFirst())
+        } else {
+            state.tracker.simpleQuery(RunningStatement(command: query, start: start))
+        }
         state.syncsSent += 1
-        state.inFlight.append((query, .now))
         toUpstream(frame)
+    }
+
+    /// The statements of a simple query string that holds more than one, so each result is
+    /// recorded with its own; nil for one statement. Only a string with something after a `;`
+    /// is split (a lone statement, with or without its `;`, is not lexed).
+    static func statements(of query: String) -> [String]? {
+        var afterSemicolon = false
+        for byte in query.utf8 {
+            if byte == UInt8(ascii: ";") {
+                afterSemicolon = true
+            } else if afterSemicolon, byte != 0x20, byte != 0x09, byte != 0x0A, byte != 0x0D {
+                let texts = SQLSplitter.split(query).map(\.text)
+                return texts.count > 1 ? texts : nil
+            }
+        }
+        return nil
     }
 
     private func forwardParse(_ frame: PostgresFrame, _ parse: FrontendMessages.Parse) {
@@ -487,16 +514,16 @@ final class RelayCore: @unchecked Sendable {
                 toClient(changed ? RowMessages.dataRow(rowValues) : frame)
             }
         case PostgresMessageType.commandComplete, PostgresMessageType.emptyQuery, PostgresMessageType.portalSuspended:
-            state.tracker.resultEnded()
+            let now = ContinuousClock.now
+            let started = state.tracker.resultEnded(at: now)
             state.rowsInResult = 0
-            let started = state.inFlight.popFirst()
             if state.discardingRows { return }
             if frame.type == PostgresMessageType.commandComplete {
                 let tag = RowMessages.commandTag(frame) ?? ""
                 sample.finish { columns, rows in
                     recorder?.record(RecordingEvent(
                         type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
-                        durationMS: started.map { Self.milliseconds(since: $0.start) }, columns: columns, detail: tag, encodedValues: rows
+                        durationMS: started.map { Self.milliseconds(from: $0.start, to: now) }, columns: columns, detail: tag, encodedValues: rows
                     ))
                 }
             } else {
@@ -504,13 +531,12 @@ final class RelayCore: @unchecked Sendable {
             }
             toClient(frame)
         case PostgresMessageType.errorResponse:
-            state.tracker.error()
+            let started = state.tracker.error()
             state.errorInBatch = true
-            let started = state.inFlight.popFirst()
             if state.discardingRows { return }
             let masked = maskMessage(frame, fields: BackendMessages.parseFields(frame))
             let fields = BackendMessages.parseFields(masked)
-            recorder?.record(RecordingEvent(type: "error", command: started?.command, durationMS: started.map { Self.milliseconds(since: $0.start) }, error: "\(fields["C"] ?? ""): \(fields["M"] ?? "")"))
+            recorder?.record(RecordingEvent(type: "error", command: started?.command, durationMS: started.map { Self.milliseconds(from: $0.start, to: .now) }, error: "\(fields["C"] ?? ""): \(fields["M"] ?? "")"))
             toClient(masked)
         case PostgresMessageType.noticeResponse:
             toClient(maskMessage(frame, fields: BackendMessages.parseFields(frame)))
@@ -520,7 +546,6 @@ final class RelayCore: @unchecked Sendable {
             let (before, after) = state.readyForQueryArrived(status: byte)
             // The idle clock starts when the server is ready for the client's next statement.
             if tracksIdleness { lastClientActivity = .now() }
-            state.inFlight.removeAll(keepingCapacity: true)
             before.forEach(toClient)
             toClient(frame)
             after.forEach(toClient)
@@ -605,8 +630,8 @@ final class RelayCore: @unchecked Sendable {
         return PostgresFrame(type: frame.type, payload: payload)
     }
 
-    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
+    static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Double {
+        let elapsed = end - start
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 }

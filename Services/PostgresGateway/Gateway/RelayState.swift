@@ -30,9 +30,6 @@ struct RelayState: Sendable {
     /// Rows of the result set in flight, for limits.max_rows.
     var rowsInResult = 0
     var discardingRows = false
-    /// Statements forwarded and not yet complete, for durations in the recording (a ring:
-    /// taking the first is not a shift of the rest).
-    var inFlight = CircularBuffer<(command: String, start: ContinuousClock.Instant)>(initialCapacity: 4)
     /// The SQL of each prepared statement and bound portal, by name, so the recorded result
     /// of an Execute names the statement it ran. At most `maximumNamed` of each are kept
     /// (a client that prepares more gets its older executions recorded by portal name).

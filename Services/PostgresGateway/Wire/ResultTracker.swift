@@ -1,15 +1,26 @@
 /// Follows a session's requests and responses so every DataRow is matched with the columns
-/// (names and formats) it belongs to, in simple and extended query mode, pipelined or not.
+/// (names and formats) it belongs to, and every result and error with the statement that
+/// produced it, in simple and extended query mode, pipelined or not.
 ///
 /// Pure: the relay feeds it client messages as they go upstream and server messages as they
 /// come back.
 public struct ResultTracker: Sendable {
     enum Expectation: Sendable, Equatable {
-        case simpleQuery
+        /// A simple query: the statement running now and the string's statements after it.
+        case simpleQuery(RunningStatement?, rest: ArraySlice<String>)
         case describeStatement(String)
         case describePortal(String)
-        case execute(portal: String)
+        case execute(portal: String, statement: RunningStatement?)
+        /// Sync, or a FunctionCall: answered by ReadyForQuery alone.
         case sync
+
+        /// Whether the server's ReadyForQuery answers it (the end of what an error skips).
+        var endsAtReady: Bool {
+            switch self {
+            case .simpleQuery, .sync: true
+            case .describeStatement, .describePortal, .execute: false
+            }
+        }
     }
 
     private var queue: [Expectation] = []
@@ -24,7 +35,15 @@ public struct ResultTracker: Sendable {
 
     // MARK: Client side
 
-    public mutating func simpleQuery() { append(.simpleQuery) }
+    /// A simple query string: `statement` is its first statement (or the whole string), `rest`
+    /// the texts of those after it, each named in turn as the results come.
+    public mutating func simpleQuery(_ statement: RunningStatement? = nil, then rest: ArraySlice<String> = []) {
+        append(.simpleQuery(statement, rest: rest))
+    }
+
+    /// A FunctionCall (the fast-path interface large objects use): answered by
+    /// FunctionCallResponse or ErrorResponse, then ReadyForQuery.
+    public mutating func functionCall() { append(.sync) }
 
     public mutating func parse(statement: String) {
         statementColumns[statement] = nil
@@ -39,7 +58,9 @@ public struct ResultTracker: Sendable {
         append(kind == UInt8(ascii: "S") ? .describeStatement(name) : .describePortal(name))
     }
 
-    public mutating func execute(portal: String) { append(.execute(portal: portal)) }
+    public mutating func execute(portal: String, statement: RunningStatement? = nil) {
+        append(.execute(portal: portal, statement: statement))
+    }
 
     public mutating func sync() { append(.sync) }
 
@@ -65,7 +86,7 @@ public struct ResultTracker: Sendable {
     /// Columns for the DataRow that just arrived.
     public mutating func columnsForDataRow() -> [ResultColumn]? {
         if let current { return current }
-        if case .execute(let portal)? = peek() {
+        if case .execute(let portal, _)? = peek() {
             let resolved = columns(forPortal: portal)
             current = resolved
             return resolved
@@ -73,24 +94,49 @@ public struct ResultTracker: Sendable {
         return nil
     }
 
-    /// CommandComplete, EmptyQueryResponse or PortalSuspended: one result set ended.
-    public mutating func resultEnded() {
+    /// CommandComplete, EmptyQueryResponse or PortalSuspended: one result set ended. Returns
+    /// the statement it belongs to; a simple query's next statement starts at `now`.
+    @discardableResult
+    public mutating func resultEnded(at now: ContinuousClock.Instant = .now) -> RunningStatement? {
         current = nil
-        if case .execute? = peek() { pop() }
+        switch peek() {
+        case .execute(_, let statement)?:
+            pop()
+            return statement
+        case .simpleQuery(let statement?, var rest)?:
+            // More results than statements found (the splitter is conservative): the last one's name stays.
+            queue[head] = .simpleQuery(RunningStatement(command: rest.popFirst() ?? statement.command, start: now), rest: rest)
+            return statement
+        default:
+            return nil
+        }
     }
 
-    /// ErrorResponse: in extended mode the server skips to the next Sync.
-    public mutating func error() {
+    /// ErrorResponse: in extended mode the server skips to the next Sync. Returns the statement
+    /// that failed: the simple query's current one, or the first Execute the error cancels.
+    @discardableResult
+    public mutating func error() -> RunningStatement? {
         current = nil
-        while let next = peek(), next != .sync, next != .simpleQuery { pop() }
+        var failed: RunningStatement?
+        var index = head
+        search: while index < queue.count {
+            switch queue[index] {
+            case .simpleQuery(let statement, _): failed = statement; break search
+            case .execute(_, let statement): failed = statement; break search
+            case .sync: break search
+            case .describeStatement, .describePortal: index += 1
+            }
+        }
+        while let next = peek(), !next.endsAtReady { pop() }
+        return failed
     }
 
-    /// ReadyForQuery ends a simple query or a Sync.
+    /// ReadyForQuery ends a simple query, a Sync or a FunctionCall.
     public mutating func readyForQuery() {
         current = nil
         while let next = peek() {
             pop()
-            if next == .sync || next == .simpleQuery { break }
+            if next.endsAtReady { break }
         }
         if head > 64 {
             queue.removeFirst(head)

@@ -182,7 +182,32 @@ struct PostgresGatewayTests {
         #expect(results.map { $0.element["values"] as? [[String]] ?? [] } == [[["1"]], [["2"]], [["3"]]], "\(lines)")
         #expect(results.first.map { $0.offset > first } == true)
         #expect(results.dropFirst().allSatisfy { $0.offset > last })
-        #expect(results.first?.element["command"] as? String == "SELECT 1 AS a")
+        // Each result names its own statement (also the second query's, and each statement of
+        // a string with two) and how long it took.
+        #expect(results.map { $0.element["command"] as? String } == ["SELECT 1 AS a", "SELECT 2 AS b", "SELECT 3 AS c"], "\(lines)")
+        #expect(results.allSatisfy { $0.element["duration_ms"] is Double }, "\(lines)")
+    }
+
+    /// psql's `\lo_import` calls the large-object functions through the fast-path interface
+    /// (FunctionCall messages, each answered with ReadyForQuery): the session goes on normally
+    /// after them, a blocked statement still gets its answer, and the next one runs.
+    @Test func largeObjectsThroughTheFastPathLeaveTheSessionUsable() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        let file = fixture.directory + "/object.txt"
+        try "large object contents\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let arguments = ["60", fixture.psql, "-X", "-At", "-v", "ON_ERROR_STOP=0", "host=127.0.0.1 port=\(fixture.port) dbname=orders user=agent"]
+            + ["-c", "\\lo_import \(file)", "-c", "DROP TABLE customers", "-c", "SELECT 42"]
+        let output: String
+        do {
+            output = try ProcessRunner.run("/usr/bin/timeout", arguments, environment: ["PGPASSWORD": try fixture.agentToken()])
+        } catch let failure as ProcessRunner.Failure {
+            output = "exit \(failure.status): \(failure.output)"
+        }
+        #expect(output.contains("lo_import "), "\(output)")
+        #expect(output.contains("blocked by guardrail \"no-drop\""), "\(output)")
+        #expect(output.split(separator: "\n").last == "42", "\(output)")
+        #expect(try fixture.direct("SELECT count(*) FROM pg_largeobject_metadata").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(await fixture.stop() == 0)
     }
 
     @Test func upstreamAuthenticationMethods() async throws {
