@@ -21,6 +21,7 @@ public enum FuzzEntryPoints {
                 }
                 _ = try? FrontendMessages.parseTarget(frame)
                 _ = try? FrontendMessages.parseExecute(frame)
+                if (try? FrontendMessages.parseFunctionCall(frame)) != nil { tracker.functionCall() }
                 _ = try? FrontendMessages.parsePassword(frame)
                 _ = try? BackendMessages.parseAuthentication(frame)
                 _ = BackendMessages.parseFields(frame)

@@ -311,10 +311,23 @@ final class RelayCore: @unchecked Sendable {
             toUpstream(frame)
         case PostgresMessageType.functionCall:
             if state.discardingUntilSync { return nil }
-            // Answered with ReadyForQuery, as a Sync is.
-            state.tracker.functionCall()
-            state.syncsSent += 1
-            toUpstream(frame)
+            let call = try FrontendMessages.parseFunctionCall(frame)
+            guard let sql = FastPathFunction.sql(for: call) else {
+                refuseFunctionCall(command: "fast-path function call (OID \(call.function))", rule: "fast-path", message: FastPathFunction.refusal(for: call))
+                return nil
+            }
+            switch decide(sql) {
+            case .forward:
+                // Answered with ReadyForQuery, as a simple query is.
+                state.tracker.functionCall(RunningStatement(command: sql, start: .now))
+                state.syncsSent += 1
+                toUpstream(frame)
+            case .refuse(let refusal):
+                refuseSimpleQuery(refusal)
+            case .hold(let rule):
+                // A review holds SQL statements; a large-object call that needs one is refused.
+                refuseFunctionCall(command: sql, rule: rule.name, message: "\(sql) needs review (rule \"\(rule.name)\"); run it as SQL to request one")
+            }
         case PostgresMessageType.terminate:
             clientTerminated = true
             toUpstream(frame)
@@ -360,6 +373,15 @@ final class RelayCore: @unchecked Sendable {
     private func refuseParse(_ refusal: PostgresFrame) {
         state.discardingUntilSync = true
         state.pendingRefusal = refusal
+    }
+
+    /// A refused fast-path call, recorded and audited as a blocked statement, answered as the
+    /// server answers a failed call: ErrorResponse and ReadyForQuery.
+    private func refuseFunctionCall(command: String, rule: String, message: String) {
+        metrics.decision("block", connection: connection.name)
+        recorder?.record(RecordingEvent(type: "query", command: command, decision: "block", rule: rule, detail: message))
+        audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: command, rule: rule, detail: message)
+        refuseSimpleQuery(BackendMessages.error("42501", "access gateway: \(message)", hint: "the call was not sent to the database; the session is still usable"))
     }
 
     /// A blocked simple query: ErrorResponse and ReadyForQuery, in order with anything in flight.

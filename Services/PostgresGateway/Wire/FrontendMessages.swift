@@ -58,6 +58,35 @@ public enum FrontendMessages {
         return Bind(portal: portal, statement: statement, resultFormats: formats)
     }
 
+    /// FunctionCall (the fast-path interface): the function's OID and its number of arguments.
+    public struct FunctionCall: Sendable, Equatable {
+        public var function: UInt32
+        public var argumentCount: Int
+
+        public init(function: UInt32, argumentCount: Int) {
+            self.function = function
+            self.argumentCount = argumentCount
+        }
+    }
+
+    public static func parseFunctionCall(_ frame: PostgresFrame) throws(PostgresProtocolError) -> FunctionCall {
+        var payload = frame.payload
+        guard let function = payload.readInteger(as: UInt32.self),
+              let formatCount = payload.readInteger(as: Int16.self), formatCount >= 0,
+              payload.readSlice(length: Int(formatCount) * 2) != nil,
+              let argumentCount = payload.readInteger(as: Int16.self), argumentCount >= 0 else {
+            throw .malformed("function call message")
+        }
+        for _ in 0..<argumentCount {
+            guard let length = payload.readInteger(as: Int32.self) else { throw .malformed("function call arguments") }
+            if length > 0 {
+                guard payload.readSlice(length: Int(length)) != nil else { throw .malformed("function call arguments") }
+            }
+        }
+        guard payload.readInteger(as: Int16.self) != nil else { throw .malformed("function call result format") }
+        return FunctionCall(function: function, argumentCount: Int(argumentCount))
+    }
+
     /// Describe or Close: the kind ('S' statement, 'P' portal) and the name.
     public static func parseTarget(_ frame: PostgresFrame) throws(PostgresProtocolError) -> (kind: UInt8, name: String) {
         var payload = frame.payload

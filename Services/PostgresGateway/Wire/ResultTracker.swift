@@ -6,12 +6,12 @@
 /// come back.
 public struct ResultTracker: Sendable {
     enum Expectation: Sendable, Equatable {
-        /// A simple query: the statement running now and the string's statements after it.
+        /// A simple query (the statement running now and the string's statements after it), or
+        /// a FunctionCall: each answered by ReadyForQuery.
         case simpleQuery(RunningStatement?, rest: ArraySlice<String>)
         case describeStatement(String)
         case describePortal(String)
         case execute(portal: String, statement: RunningStatement?)
-        /// Sync, or a FunctionCall: answered by ReadyForQuery alone.
         case sync
 
         /// Whether the server's ReadyForQuery answers it (the end of what an error skips).
@@ -42,8 +42,8 @@ public struct ResultTracker: Sendable {
     }
 
     /// A FunctionCall (the fast-path interface large objects use): answered by
-    /// FunctionCallResponse or ErrorResponse, then ReadyForQuery.
-    public mutating func functionCall() { append(.sync) }
+    /// FunctionCallResponse or ErrorResponse, then ReadyForQuery, as a one-statement query is.
+    public mutating func functionCall(_ statement: RunningStatement? = nil) { append(.simpleQuery(statement, rest: [])) }
 
     public mutating func parse(statement: String) {
         statementColumns[statement] = nil

@@ -101,6 +101,11 @@ struct PostgresGatewayFixture {
     /// The statements' audit events of connection `orders` as `"<action> <command>"`, in order,
     /// read through the admin API once at least `count` are there (events are written in batches).
     func auditCommands(atLeast count: Int) async throws -> [String] {
+        try await auditCommands { $0.count >= count }
+    }
+
+    /// The same, read until `done` says they are all there (or five seconds have passed).
+    func auditCommands(until done: ([String]) -> Bool) async throws -> [String] {
         let security = try idp.token(subject: "sec-1", groups: ["security"])
         var commands: [String] = []
         for _ in 0..<50 {
@@ -108,7 +113,7 @@ struct PostgresGatewayFixture {
             commands = ((response.json() as? [[String: Any]]) ?? []).compactMap { event in
                 (event["command"] as? String).map { "\(event["action"] as? String ?? "?") \($0)" }
             }
-            if commands.count >= count { break }
+            if done(commands) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         return commands

@@ -207,7 +207,53 @@ struct PostgresGatewayTests {
         #expect(output.contains("blocked by guardrail \"no-drop\""), "\(output)")
         #expect(output.split(separator: "\n").last == "42", "\(output)")
         #expect(try fixture.direct("SELECT count(*) FROM pg_largeobject_metadata").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+
+        // Any other function through the fast path is refused (it carries no SQL to check), and
+        // the session goes on.
+        let backendPID = try fixture.direct("SELECT 'pg_catalog.pg_backend_pid'::regproc::oid").trimmingCharacters(in: .whitespacesAndNewlines)
+        let script = """
+            import socket, struct, sys
+            def message(kind, body): return kind + struct.pack("!I", len(body) + 4) + body
+            def read_until(s, kind):
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk: return data
+                    data += chunk
+                    at = 0
+                    while at + 5 <= len(data):
+                        length = struct.unpack("!I", data[at + 1:at + 5])[0]
+                        if at + 1 + length > len(data): break
+                        if data[at:at + 1] == kind: return data
+                        at += 1 + length
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            body = struct.pack("!I", 3 << 16) + b"user\\0agent\\0database\\0orders\\0\\0"
+            s.sendall(struct.pack("!I", len(body) + 4) + body)
+            read_until(s, b"R")
+            s.sendall(message(b"p", sys.argv[2].encode() + b"\\0"))
+            read_until(s, b"Z")
+            s.sendall(message(b"F", struct.pack("!Ihhh", int(sys.argv[3]), 0, 0, 0)))
+            print(read_until(s, b"Z"))
+            s.sendall(message(b"Q", b"SELECT 7 AS seven\\0"))
+            print(read_until(s, b"Z"))
+            """
+        let raw = try ProcessRunner.run("/usr/bin/python3", ["-c", script, "\(fixture.port)", try fixture.agentToken(), backendPID])
+        #expect(raw.contains("fast-path function calls are allowed only for large objects (function OID \(backendPID))"), "\(raw)")
+        #expect(raw.contains("42501"), "\(raw)")
+        #expect(raw.contains("seven"), "\(raw)")
+        let audit = try await fixture.auditCommands { $0.contains("allow SELECT 7 AS seven") }
+        #expect(audit.contains("allow SELECT pg_catalog.lowrite($1, $2)"), "\(audit)")
+        #expect(audit.contains("block fast-path function call (OID \(backendPID))"), "\(audit)")
         #expect(await fixture.stop() == 0)
+
+        // The large-object calls are recorded as the SQL they stand for.
+        let recordings = fixture.directory + "/recordings"
+        var lines = ""
+        for session in try FileManager.default.contentsOfDirectory(atPath: recordings) where session.hasPrefix("s-") {
+            lines += String(decoding: FileManager.default.contents(atPath: recordings + "/" + session + "/events.jsonl") ?? Data(), as: UTF8.self)
+        }
+        #expect(lines.contains("\"command\":\"SELECT pg_catalog.lo_open($1, $2)\",\"decision\":\"allow\""), "\(lines)")
+        #expect(lines.contains("\"rule\":\"fast-path\""), "\(lines)")
     }
 
     @Test func upstreamAuthenticationMethods() async throws {
