@@ -159,6 +159,28 @@ final class PostgresSession: Sendable {
             return
         }
 
+        // What the start-up packet would SET on the server is checked as those statements.
+        do {
+            for setting in try StartupSettings.settings(of: parameters) {
+                let decision = environment.policy.decide(.sql(setting.sql), by: identity, on: connection.policy)
+                let refusal: (rule: String?, message: String)
+                switch decision {
+                case .allow: continue
+                case .deny(let reason): refusal = (nil, reason)
+                case .block(let rule, let message, _): refusal = (rule, message)
+                case .hold(let rule, _): refusal = (rule.name, "it needs review (rule \"\(rule.name)\"); connect without it and run it as SQL")
+                }
+                environment.metrics.decision(decision.kind == "deny" ? "deny" : "block", connection: connection.name)
+                await environment.audit.record("block", identity: identity, connection: connection.name, command: setting.sql, rule: refusal.rule, detail: refusal.message, clientAddress: clientAddress)
+                await refuse(outbound, code: "42501", "access gateway: the start-up setting \(setting.sql) is refused: \(refusal.message)")
+                return
+            }
+        } catch {
+            await environment.audit.record("block", identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
+            await refuse(outbound, code: "42501", "access gateway: \(error.message)")
+            return
+        }
+
         let upstreamStartup: StartupChannel
         do {
             upstreamStartup = try await UpstreamConnection.connect(upstream, on: client.eventLoop)

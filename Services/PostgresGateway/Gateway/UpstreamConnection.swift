@@ -90,13 +90,10 @@ struct UpstreamConnection {
         try await channel.pipeline.removeHandler(name: TLSHandshakeWaiter.name).get()
     }
 
-    /// Parameters a client may pass through to the server.
-    static let forwardedParameters: Set<String> = ["application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits", "search_path", "options", "IntervalStyle", "datestyle", "timezone", "intervalstyle"]
-
     /// Runs the start-up and authentication as a client of the upstream, up to its first ReadyForQuery.
     static func authenticate(_ iterator: inout FrameReader, _ outbound: Writer, upstream: PostgresUpstream, clientParameters: [String: String]) async throws -> Startup {
         var parameters: [(String, String)] = [("user", upstream.user), ("database", upstream.database)]
-        for (key, value) in clientParameters.sorted(by: { $0.key < $1.key }) where forwardedParameters.contains(key) {
+        for (key, value) in clientParameters.sorted(by: { $0.key < $1.key }) where StartupSettings.forwardedParameters.contains(key) {
             parameters.append((key, value))
         }
         if clientParameters["application_name"] == nil { parameters.append(("application_name", "access-gateway")) }

@@ -36,6 +36,7 @@ struct PostgresGatewayFixture {
                 guardrails:
                   - { name: no-drop, pattern: '(?i)\\bdrop\\s+(table|schema|database)\\b', message: "DROP is not allowed here" }
                   - { name: no-unbounded-delete, statement: delete_without_where }
+                  - { name: no-set-role, pattern: '(?i)\\bset\\s+(session\\s+authorization|role)\\b', message: "changing role is not allowed here" }
                 approvals:
                   - { name: writes, pattern: '(?i)^\\s*(update|insert)\\b', reviewer_groups: [dba], timeout: 20s }
                   - { name: maintenance, pattern: '(?i)^\\s*vacuum\\b', reviewer_groups: [dba], timeout: 20s, grant: window, duration: 6s }

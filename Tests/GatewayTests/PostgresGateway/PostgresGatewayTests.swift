@@ -256,6 +256,32 @@ struct PostgresGatewayTests {
         #expect(lines.contains("\"rule\":\"fast-path\""), "\(lines)")
     }
 
+    /// libpq's PGOPTIONS (`options`) and the other start-up parameters the gateway passes on
+    /// are SETs the client never sends as SQL: each is checked as that SET, so a guardrail on
+    /// SET ROLE holds for `-c role=...` too, and switches that are not settings are refused.
+    @Test func startupOptionsAreCheckedAsTheSetStatementsTheyAre() async throws {
+        let fixture = try await PostgresGatewayFixture.start()
+        func psql(options: String, _ command: String) throws -> String {
+            let arguments = ["-X", "-At", "host=127.0.0.1 port=\(fixture.port) dbname=orders user=agent", "-c", command]
+            do {
+                return try ProcessRunner.run(fixture.psql, arguments, environment: ["PGPASSWORD": try fixture.agentToken(), "PGOPTIONS": options])
+            } catch let failure as ProcessRunner.Failure {
+                return "exit \(failure.status): \(failure.output)"
+            }
+        }
+        // A setting policy allows reaches the server.
+        #expect(try psql(options: "-c statement_timeout=5s", "SHOW statement_timeout").trimmingCharacters(in: .whitespacesAndNewlines) == "5s")
+        // The same guardrail as for SQL.
+        let viaOptions = try psql(options: "-c role=scram_user", "SELECT current_user")
+        #expect(viaOptions.contains("the start-up setting SET role TO 'scram_user' is refused: blocked by guardrail \"no-set-role\": changing role is not allowed here"), "\(viaOptions)")
+        #expect(try psql(options: "", "SET ROLE scram_user").contains("changing role is not allowed here"))
+        // A switch that is not a setting (here: a server command-line option).
+        #expect(try psql(options: "-P", "SELECT 1").contains("only -c name=value settings are accepted"))
+        let audit = try await fixture.auditCommands { $0.contains("block SET role TO 'scram_user'") }
+        #expect(audit.contains("block SET role TO 'scram_user'"), "\(audit)")
+        #expect(await fixture.stop() == 0)
+    }
+
     @Test func upstreamAuthenticationMethods() async throws {
         let fixture = try await PostgresGatewayFixture.start()
         for (connection, role) in [("orders", "scram_user"), ("orders-md5", "md5_user"), ("orders-trust", "trusted_user")] {

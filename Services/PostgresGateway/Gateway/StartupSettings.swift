@@ -1,0 +1,93 @@
+/// The settings a client's start-up packet asks the server to apply: the parameters the
+/// gateway passes on (`search_path`, `TimeZone`, ...) and each `-c name=value` or
+/// `--name=value` in `options` (libpq's `PGOPTIONS`). Each is a `SET` the client did not send
+/// as SQL, so the session checks each, as that `SET`, against the connection's policy before
+/// connecting: `options=-c role=admin` must not get past a guardrail on `SET role`.
+struct StartupSettings {
+    struct Setting: Equatable {
+        var name: String
+        var value: String
+
+        /// The statement policy sees, with the value quoted as a string literal.
+        var sql: String { "SET \(name) TO '\(value.replacingOccurrences(of: "'", with: "''"))'" }
+    }
+
+    struct Refusal: Error, Equatable {
+        var message: String
+    }
+
+    /// Parameters a client may pass through to the server.
+    static let forwardedParameters: Set<String> = [
+        "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits", "search_path", "options",
+        "IntervalStyle", "datestyle", "timezone", "intervalstyle",
+    ]
+
+    /// The settings of the forwarded parameters, in name order, `options` spelled out.
+    static func settings(of parameters: [String: String]) throws(Refusal) -> [Setting] {
+        var settings: [Setting] = []
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) where forwardedParameters.contains(name) {
+            if name == "options" {
+                settings += try options(value)
+            } else {
+                settings.append(Setting(name: name, value: value))
+            }
+        }
+        return settings
+    }
+
+    /// What the server's `pg_split_opts` splits at (C's `isspace`).
+    static let separators: Set<Character> = [" ", "\t", "\n", "\r", "\u{0B}", "\u{0C}"]
+
+    /// `options` as the server reads it: arguments split at unescaped whitespace (a backslash
+    /// keeps the next character), each setting given as `-c name=value`, `-cname=value` or
+    /// `--name=value` (dashes in the name read as underscores). Any other switch is refused:
+    /// the server would take it as a command-line option.
+    static func options(_ text: String) throws(Refusal) -> [Setting] {
+        var arguments: [String] = []
+        var current = ""
+        var inArgument = false
+        var escaped = false
+        for character in text {
+            if escaped {
+                current.append(character)
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+                inArgument = true
+            } else if Self.separators.contains(character) {
+                if inArgument { arguments.append(current) }
+                current = ""
+                inArgument = false
+            } else {
+                current.append(character)
+                inArgument = true
+            }
+        }
+        if inArgument { arguments.append(current) }
+
+        var settings: [Setting] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            index += 1
+            let assignment: Substring
+            if argument == "-c" {
+                guard index < arguments.endIndex else { throw Refusal(message: "options: -c without a setting") }
+                assignment = arguments[index][...]
+                index += 1
+            } else if argument.hasPrefix("--") {
+                assignment = argument.dropFirst(2)
+            } else if argument.hasPrefix("-c") {
+                assignment = argument.dropFirst(2)
+            } else {
+                throw Refusal(message: "options: only -c name=value settings are accepted, not \"\(argument)\"")
+            }
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw Refusal(message: "options: \"\(assignment)\" is not name=value")
+            }
+            let name = assignment[..<equals].replacingOccurrences(of: "-", with: "_")
+            settings.append(Setting(name: name, value: String(assignment[assignment.index(after: equals)...])))
+        }
+        return settings
+    }
+}
