@@ -3,7 +3,7 @@ import PostgresWire
 
 /// Per result set: what to do with each column's values.
 struct MaskPlan: Sendable {
-    enum Action: Sendable {
+    enum Action: Sendable, Equatable {
         case keep, wholeText, wholeBinary, scan
     }
 
@@ -11,12 +11,13 @@ struct MaskPlan: Sendable {
     private let actions: [Action]
     private let fallback: Action
 
-    init(columns: [ResultColumn]?, policy: MaskingPolicy) {
+    /// `sources`: the table columns masked by name, so an alias of one is masked too.
+    init(columns: [ResultColumn]?, policy: MaskingPolicy, sources: MaskedColumnSources = MaskedColumnSources()) {
         self.columns = columns
         let scans = !policy.entities.isEmpty || !policy.patterns.isEmpty
         fallback = scans ? .scan : .keep
         actions = (columns ?? []).map { column in
-            if policy.masksColumn(named: column.name) { return column.format == 0 ? .wholeText : .wholeBinary }
+            if policy.masksColumn(named: column.name) || sources.contains(column) { return column.format == 0 ? .wholeText : .wholeBinary }
             // Binary values of textual types are their UTF-8 text: scanned like text.
             if column.format != 0 && !Self.textualTypes.contains(column.typeOID) { return .keep }
             return scans ? .scan : .keep

@@ -201,6 +201,17 @@ final class PostgresSession: Sendable {
             await refuse(outbound, code: failure.code, "access gateway: \(failure.message)")
             return
         }
+        // Column masking also covers a masked column under an alias: where those columns live.
+        var maskedSources = MaskedColumnSources()
+        if !connection.masking.columns.isEmpty {
+            do {
+                maskedSources = try await UpstreamConnection.maskedColumnSources(names: connection.masking.columns, &upstreamReader, upstreamStartup.writer)
+            } catch {
+                await environment.audit.record("error", identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
+                await refuse(outbound, code: error.code, "access gateway: \(error.message)")
+                return
+            }
+        }
         let target = CancelKeyRegistry.Target(host: upstream.host, port: upstream.port, processID: started.processID, secretKey: started.secretKey)
         cancelTarget.withLock { $0 = target }
         let key = cancelKeys.register(target)
@@ -214,7 +225,7 @@ final class PostgresSession: Sendable {
         let core = RelayCore(
             session: self, identity: identity, connection: connection, upstream: upstream,
             cancelKey: (started.processID, started.secretKey), applicationName: parameters["application_name"],
-            recorder: recorder, client: client, upstreamChannel: upstreamChannel
+            maskedSources: maskedSources, recorder: recorder, client: client, upstreamChannel: upstreamChannel
         )
         // Hand both channels to the relay, on their shared event loop, before the client
         // learns it may send queries.

@@ -41,6 +41,8 @@ final class RelayCore: @unchecked Sendable {
     /// The first rows of the result in flight, as the client received them (masked), for the recording.
     private var sample = ResultSample()
     private var maskPlan: MaskPlan
+    /// The table columns masked by name, for masking them under an alias too.
+    private let maskedSources: MaskedColumnSources
     /// The values of the DataRow being relayed (see `handleUpstreamFrame`).
     private var rowValues: [ByteBuffer?] = []
     /// The last RowDescription's payload and its parsed columns.
@@ -75,7 +77,8 @@ final class RelayCore: @unchecked Sendable {
 
     init(
         session: PostgresSession, identity: Identity, connection: ConnectionConfiguration, upstream: PostgresUpstream,
-        cancelKey: (Int32, Int32), applicationName: String?, recorder: SessionRecorder?, client: any Channel, upstreamChannel: any Channel
+        cancelKey: (Int32, Int32), applicationName: String?, maskedSources: MaskedColumnSources, recorder: SessionRecorder?,
+        client: any Channel, upstreamChannel: any Channel
     ) {
         self.session = session
         self.identity = identity
@@ -84,7 +87,8 @@ final class RelayCore: @unchecked Sendable {
         self.cancelKey = cancelKey
         self.applicationName = applicationName
         self.masking = MaskingEngine(policy: connection.masking)
-        self.maskPlan = MaskPlan(columns: nil, policy: connection.masking)
+        self.maskPlan = MaskPlan(columns: nil, policy: connection.masking, sources: maskedSources)
+        self.maskedSources = maskedSources
         self.recorder = recorder
         self.client = client
         self.upstreamChannel = upstreamChannel
@@ -529,7 +533,7 @@ final class RelayCore: @unchecked Sendable {
                 if recorder != nil, sample.wantsMore, (try? RowMessages.parseDataRow(frame, into: &rowValues)) != nil { sample.add(rowValues, columns: columns) }
                 toClient(frame)
             } else {
-                if maskPlan.columns != columns { maskPlan = MaskPlan(columns: columns, policy: connection.masking) }
+                if maskPlan.columns != columns { maskPlan = MaskPlan(columns: columns, policy: connection.masking, sources: maskedSources) }
                 try RowMessages.parseDataRow(frame, into: &rowValues)
                 let changed = mask(&rowValues, plan: maskPlan)
                 if recorder != nil, sample.wantsMore { sample.add(rowValues, columns: columns) }

@@ -90,6 +90,36 @@ struct UpstreamConnection {
         try await channel.pipeline.removeHandler(name: TLSHandshakeWaiter.name).get()
     }
 
+    /// Reads which table columns `masking.columns` names (see `MaskedColumnSources`), on the
+    /// authenticated connection before the client may use it.
+    static func maskedColumnSources(names: some Collection<String>, _ iterator: inout FrameReader, _ outbound: Writer) async throws(Failure) -> MaskedColumnSources {
+        var sources = MaskedColumnSources()
+        var failure: String?
+        var ended = false
+        do {
+            try await outbound.write(FrontendMessages.query(MaskedColumnSources.query(names: names)))
+            while !ended, let frame = try await iterator.next() {
+                switch frame.type {
+                case PostgresMessageType.dataRow:
+                    if !sources.add(row: try RowMessages.parseDataRow(frame)) { failure = "an unexpected catalog row" }
+                case PostgresMessageType.errorResponse:
+                    failure = BackendMessages.parseFields(frame)["M"] ?? "an error"
+                case PostgresMessageType.readyForQuery:
+                    ended = true
+                default:
+                    continue
+                }
+            }
+        } catch {
+            throw Failure(code: "08006", message: "the upstream database closed the connection while the gateway read its catalog: \(error)")
+        }
+        guard ended else { throw Failure(code: "08006", message: "the upstream database closed the connection while the gateway read its catalog") }
+        if let failure {
+            throw Failure(code: "08006", message: "cannot read which table columns to mask from the upstream's catalog (pg_attribute): \(failure)")
+        }
+        return sources
+    }
+
     /// Runs the start-up and authentication as a client of the upstream, up to its first ReadyForQuery.
     static func authenticate(_ iterator: inout FrameReader, _ outbound: Writer, upstream: PostgresUpstream, clientParameters: [String: String]) async throws -> Startup {
         var parameters: [(String, String)] = [("user", upstream.user), ("database", upstream.database)]

@@ -6,11 +6,17 @@ public struct ResultColumn: Sendable, Equatable {
     public var typeOID: UInt32
     /// 0 text, 1 binary.
     public var format: Int16
+    /// The table column the values come from, when they are one's (even under an alias):
+    /// the table's OID and the column's attribute number; 0 and 0 for any other expression.
+    public var tableOID: UInt32
+    public var attributeNumber: Int16
 
-    public init(name: String, typeOID: UInt32, format: Int16) {
+    public init(name: String, typeOID: UInt32, format: Int16, tableOID: UInt32 = 0, attributeNumber: Int16 = 0) {
         self.name = name
         self.typeOID = typeOID
         self.format = format
+        self.tableOID = tableOID
+        self.attributeNumber = attributeNumber
     }
 }
 
@@ -21,12 +27,13 @@ public enum RowMessages {
         var columns: [ResultColumn] = []
         columns.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let name = payload.readCString(), payload.readSlice(length: 6) != nil,
+            guard let name = payload.readCString(),
+                  let table = payload.readInteger(as: UInt32.self), let attribute = payload.readInteger(as: Int16.self),
                   let type = payload.readInteger(as: UInt32.self), payload.readSlice(length: 6) != nil,
                   let format = payload.readInteger(as: Int16.self) else {
                 throw .malformed("row description")
             }
-            columns.append(ResultColumn(name: name, typeOID: type, format: format))
+            columns.append(ResultColumn(name: name, typeOID: type, format: format, tableOID: table, attributeNumber: attribute))
         }
         return columns
     }

@@ -15,8 +15,12 @@ struct PostgresGatewayTests {
             "SELECT 1; /* sneaky */ DROP TABLE customers",
             "DELETE FROM customers",
             "DELETE FROM customers WHERE id = 99",
+            // A masked column under an alias is still masked; other columns under one are not.
+            "SELECT c.name AS who, c.id AS ident FROM customers c ORDER BY c.id",
         ])
         #expect(result.output.contains("1|[MASKED]|[EMAIL]|card [CREDIT_CARD]"))
+        #expect(result.output.contains("[MASKED]|1\n[MASKED]|2"), "\(result.output)")
+        #expect(!result.output.contains("Jane Roe"))
         #expect(result.output.contains("2|[MASKED]|[EMAIL]|"))
         #expect(!result.output.contains("jane@example.com"))
         #expect(result.output.contains("blocked by guardrail \"no-drop\": DROP is not allowed here"))
