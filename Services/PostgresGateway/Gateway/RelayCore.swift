@@ -566,6 +566,9 @@ final class RelayCore: @unchecked Sendable {
             toClient(masked)
         case PostgresMessageType.noticeResponse:
             toClient(maskMessage(frame, fields: BackendMessages.parseFields(frame)))
+        case PostgresMessageType.notification where masking.scansValues:
+            // pg_notify's payload is any text a query chooses: scanned as a value is.
+            toClient(try maskNotification(frame))
         case PostgresMessageType.readyForQuery:
             var status = frame.payload
             let byte = status.readInteger(as: UInt8.self) ?? UInt8(ascii: "I")
@@ -640,20 +643,41 @@ final class RelayCore: @unchecked Sendable {
         return changed
     }
 
-    /// Masks the message and detail of an ErrorResponse or NoticeResponse: they may quote values.
+    /// The fields of an ErrorResponse or NoticeResponse that carry free text and so may quote
+    /// values: message, detail, hint, context and internal query.
+    static let textFields: [Character] = ["M", "D", "H", "W", "q"]
+
+    /// Masks the free-text fields of an ErrorResponse or NoticeResponse.
     private func maskMessage(_ frame: PostgresFrame, fields: [Character: String]) -> PostgresFrame {
         guard masking.scansValues else { return frame }
-        let message = fields["M"].map(masking.mask)
-        let detail = fields["D"].map(masking.mask)
-        guard message != fields["M"] || detail != fields["D"] else { return frame }
+        var masked = fields
+        var changed = false
+        for key in Self.textFields {
+            guard let value = fields[key] else { continue }
+            let text = masking.mask(value)
+            if text != value {
+                masked[key] = text
+                changed = true
+            }
+        }
+        guard changed else { return frame }
         var payload = ByteBuffer()
-        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in masked.sorted(by: { $0.key < $1.key }) {
             payload.writeInteger(key.asciiValue ?? UInt8(ascii: "M"))
-            payload.writeString(key == "M" ? message ?? value : key == "D" ? detail ?? value : value)
+            payload.writeString(value)
             payload.writeInteger(UInt8(0))
         }
         payload.writeInteger(UInt8(0))
         return PostgresFrame(type: frame.type, payload: payload)
+    }
+
+    /// Masks a NotificationResponse's payload (process ID and channel stay).
+    private func maskNotification(_ frame: PostgresFrame) throws(PostgresProtocolError) -> PostgresFrame {
+        var notification = try BackendMessages.parseNotification(frame)
+        let masked = masking.mask(notification.payload)
+        guard masked != notification.payload else { return frame }
+        notification.payload = masked
+        return BackendMessages.notification(notification)
     }
 
     static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Double {

@@ -64,6 +64,35 @@ public enum BackendMessages {
     }
 
     /// The fields of an ErrorResponse or NoticeResponse, by field letter.
+    /// NotificationResponse (LISTEN/NOTIFY): the notifying backend, the channel, the payload.
+    public struct Notification: Sendable, Equatable {
+        public var processID: Int32
+        public var channel: String
+        public var payload: String
+
+        public init(processID: Int32, channel: String, payload: String) {
+            self.processID = processID
+            self.channel = channel
+            self.payload = payload
+        }
+    }
+
+    public static func parseNotification(_ frame: PostgresFrame) throws(PostgresProtocolError) -> Notification {
+        var payload = frame.payload
+        guard let processID = payload.readInteger(as: Int32.self), let channel = payload.readCString(), let text = payload.readCString() else {
+            throw .malformed("notification")
+        }
+        return Notification(processID: processID, channel: channel, payload: text)
+    }
+
+    public static func notification(_ notification: Notification) -> PostgresFrame {
+        var payload = ByteBuffer()
+        payload.writeInteger(notification.processID)
+        payload.writeCString(notification.channel)
+        payload.writeCString(notification.payload)
+        return PostgresFrame(type: PostgresMessageType.notification, payload: payload)
+    }
+
     public static func parseFields(_ frame: PostgresFrame) -> [Character: String] {
         var payload = frame.payload
         var fields: [Character: String] = [:]

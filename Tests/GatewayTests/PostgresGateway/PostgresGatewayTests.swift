@@ -17,10 +17,16 @@ struct PostgresGatewayTests {
             "DELETE FROM customers WHERE id = 99",
             // A masked column under an alias is still masked; other columns under one are not.
             "SELECT c.name AS who, c.id AS ident FROM customers c ORDER BY c.id",
+            // Values that leave as a notification's payload or an error's hint are scanned too.
+            "LISTEN ch",
+            "SELECT pg_notify('ch', email) FROM customers WHERE id = 1",
+            "DO $$ BEGIN RAISE EXCEPTION 'no' USING HINT = (SELECT email FROM customers WHERE id = 1); END $$",
         ])
         #expect(result.output.contains("1|[MASKED]|[EMAIL]|card [CREDIT_CARD]"))
         #expect(result.output.contains("[MASKED]|1\n[MASKED]|2"), "\(result.output)")
         #expect(!result.output.contains("Jane Roe"))
+        #expect(result.output.contains("notification \"ch\" with payload \"[EMAIL]\""), "\(result.output)")
+        #expect(result.output.contains("HINT:  [EMAIL]"), "\(result.output)")
         #expect(result.output.contains("2|[MASKED]|[EMAIL]|"))
         #expect(!result.output.contains("jane@example.com"))
         #expect(result.output.contains("blocked by guardrail \"no-drop\": DROP is not allowed here"))

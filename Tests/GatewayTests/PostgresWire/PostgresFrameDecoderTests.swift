@@ -109,6 +109,15 @@ struct PostgresFrameDecoderTests {
         #expect(values.isEmpty)
     }
 
+    @Test func notificationRoundTripAndTruncation() throws {
+        let notification = BackendMessages.Notification(processID: 4242, channel: "ch", payload: "jane@example.com")
+        let frame = BackendMessages.notification(notification)
+        #expect(try BackendMessages.parseNotification(frame) == notification)
+        var cut = frame.payload
+        cut.moveWriterIndex(to: cut.writerIndex - 1)
+        #expect(throws: PostgresProtocolError.self) { try BackendMessages.parseNotification(PostgresFrame(type: frame.type, payload: cut)) }
+    }
+
     @Test func errorFieldsRoundTrip() {
         let frame = BackendMessages.error("42501", "blocked", detail: "d", hint: "h")
         let fields = BackendMessages.parseFields(frame)
