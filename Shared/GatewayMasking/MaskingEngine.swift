@@ -38,6 +38,11 @@ public struct MaskingEngine: Sendable {
     /// Masks a string; convenient for tests, messages and small values.
     public func mask(_ text: String) -> String {
         var hits = MaskingHits()
+        return mask(text, hits: &hits)
+    }
+
+    /// Masks a string, counting what it masked into `hits`.
+    public func mask(_ text: String, hits: inout MaskingHits) -> String {
         guard let masked = mask(Array(text.utf8), hits: &hits) else { return text }
         return String(decoding: masked, as: UTF8.self)
     }

@@ -43,6 +43,9 @@ final class RelayCore: @unchecked Sendable {
     private var maskPlan: MaskPlan
     /// The table columns masked by name, for masking them under an alias too.
     private let maskedSources: MaskedColumnSources
+    /// What masking hid since the last result or error ended: audited as a `mask` decision
+    /// and recorded with that result or error.
+    private var maskHits = MaskingHits()
     /// The values of the DataRow being relayed (see `handleUpstreamFrame`).
     private var rowValues: [ByteBuffer?] = []
     /// The last RowDescription's payload and its parsed columns.
@@ -544,12 +547,14 @@ final class RelayCore: @unchecked Sendable {
             let started = state.tracker.resultEnded(at: now)
             state.rowsInResult = 0
             if state.discardingRows { return }
+            let masked = auditMasking(command: started?.command)
             if frame.type == PostgresMessageType.commandComplete {
                 let tag = RowMessages.commandTag(frame) ?? ""
                 sample.finish { columns, rows in
                     recorder?.record(RecordingEvent(
                         type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
-                        durationMS: started.map { Self.milliseconds(from: $0.start, to: now) }, columns: columns, detail: tag, encodedValues: rows
+                        durationMS: started.map { Self.milliseconds(from: $0.start, to: now) }, masked: masked, columns: columns, detail: tag,
+                        encodedValues: rows
                     ))
                 }
             } else {
@@ -562,7 +567,10 @@ final class RelayCore: @unchecked Sendable {
             if state.discardingRows { return }
             let masked = maskMessage(frame, fields: BackendMessages.parseFields(frame))
             let fields = BackendMessages.parseFields(masked)
-            recorder?.record(RecordingEvent(type: "error", command: started?.command, durationMS: started.map { Self.milliseconds(from: $0.start, to: .now) }, error: "\(fields["C"] ?? ""): \(fields["M"] ?? "")"))
+            recorder?.record(RecordingEvent(
+                type: "error", command: started?.command, durationMS: started.map { Self.milliseconds(from: $0.start, to: .now) },
+                error: "\(fields["C"] ?? ""): \(fields["M"] ?? "")", masked: auditMasking(command: started?.command)
+            ))
             toClient(masked)
         case PostgresMessageType.noticeResponse:
             toClient(maskMessage(frame, fields: BackendMessages.parseFields(frame)))
@@ -573,6 +581,8 @@ final class RelayCore: @unchecked Sendable {
             var status = frame.payload
             let byte = status.readInteger(as: UInt8.self) ?? UInt8(ascii: "I")
             let (before, after) = state.readyForQueryArrived(status: byte)
+            // Masked outside any result (a notice or notification on its own).
+            _ = auditMasking(command: nil)
             // The idle clock starts when the server is ready for the client's next statement.
             if tracksIdleness { lastClientActivity = .now() }
             before.forEach(toClient)
@@ -583,6 +593,7 @@ final class RelayCore: @unchecked Sendable {
             let bytes = frame.payload.readableBytesView
             if let masked = bytes.withContiguousStorageIfAvailable({ masking.mask($0, hits: &hits) }) ?? masking.mask(Array(bytes), hits: &hits) {
                 metrics.maskingHits(hits.counts, connection: connection.name)
+                maskHits.merge(hits)
                 toClient(PostgresFrame(type: frame.type, payload: ByteBuffer(bytes: masked)))
             } else {
                 toClient(frame)
@@ -639,8 +650,22 @@ final class RelayCore: @unchecked Sendable {
                 }
             }
         }
-        if changed { metrics.maskingHits(hits.counts, connection: connection.name) }
+        if changed {
+            metrics.maskingHits(hits.counts, connection: connection.name)
+            maskHits.merge(hits)
+        }
         return changed
+    }
+
+    /// The `mask` decision for what was masked since the last result or error ended, audited
+    /// with the statement (if any) and the counts by kind; the counts, for the recording.
+    private func auditMasking(command: String?) -> [String: Int]? {
+        guard !maskHits.isEmpty else { return nil }
+        let counts = maskHits.counts
+        maskHits = MaskingHits()
+        let detail = counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        audit.enqueue("mask", identity: identity, connection: connection.name, session: session.sessionID, command: command, detail: detail)
+        return counts
     }
 
     /// The fields of an ErrorResponse or NoticeResponse that carry free text and so may quote
@@ -651,16 +676,15 @@ final class RelayCore: @unchecked Sendable {
     private func maskMessage(_ frame: PostgresFrame, fields: [Character: String]) -> PostgresFrame {
         guard masking.scansValues else { return frame }
         var masked = fields
-        var changed = false
+        var hits = MaskingHits()
         for key in Self.textFields {
             guard let value = fields[key] else { continue }
-            let text = masking.mask(value)
-            if text != value {
-                masked[key] = text
-                changed = true
-            }
+            let text = masking.mask(value, hits: &hits)
+            if text != value { masked[key] = text }
         }
-        guard changed else { return frame }
+        guard !hits.isEmpty else { return frame }
+        metrics.maskingHits(hits.counts, connection: connection.name)
+        maskHits.merge(hits)
         var payload = ByteBuffer()
         for (key, value) in masked.sorted(by: { $0.key < $1.key }) {
             payload.writeInteger(key.asciiValue ?? UInt8(ascii: "M"))
@@ -674,8 +698,11 @@ final class RelayCore: @unchecked Sendable {
     /// Masks a NotificationResponse's payload (process ID and channel stay).
     private func maskNotification(_ frame: PostgresFrame) throws(PostgresProtocolError) -> PostgresFrame {
         var notification = try BackendMessages.parseNotification(frame)
-        let masked = masking.mask(notification.payload)
-        guard masked != notification.payload else { return frame }
+        var hits = MaskingHits()
+        let masked = masking.mask(notification.payload, hits: &hits)
+        guard !hits.isEmpty else { return frame }
+        metrics.maskingHits(hits.counts, connection: connection.name)
+        maskHits.merge(hits)
         notification.payload = masked
         return BackendMessages.notification(notification)
     }

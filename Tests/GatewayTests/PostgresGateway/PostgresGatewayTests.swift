@@ -56,6 +56,19 @@ struct PostgresGatewayTests {
         #expect(relayed.count == 2, "bytes relayed both ways: \(relayed)")
         // psql's queries are a few hundred bytes; the results, with the server's start-up messages, more.
         #expect((relayed["upstream"] ?? 0) > 100 && (relayed["downstream"] ?? 0) > (relayed["upstream"] ?? 0))
+
+        // Masking is a decision: audited per statement, with what it hid.
+        let first = "mask SELECT id, name, email, note FROM customers ORDER BY id"
+        let audit = try await fixture.auditCommands { $0.contains(first) && $0.contains { $0.hasPrefix("mask DO ") } }
+        #expect(audit.contains(first), "\(audit)")
+        let security = try fixture.idp.token(subject: "sec-1", groups: ["security"])
+        let auditEvents = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/audit?connection=orders", token: security).json() as? [[String: Any]] ?? []
+        let masks = auditEvents.filter { $0["action"] as? String == "mask" }
+        #expect(masks.first { $0["command"] as? String == "SELECT id, name, email, note FROM customers ORDER BY id" }?["detail"] as? String == "COLUMN=2 CREDIT_CARD=1 EMAIL=2", "\(masks)")
+        // The notification's payload (outside any result) and the error's hint.
+        #expect(masks.contains { $0["command"] == nil && $0["detail"] as? String == "EMAIL=1" }, "\(masks)")
+        #expect(masks.contains { ($0["command"] as? String)?.hasPrefix("DO ") == true && $0["detail"] as? String == "EMAIL=1" }, "\(masks)")
+        #expect(masks.allSatisfy { $0["sub"] as? String == "agent-1" })
         #expect(await fixture.stop() == 0)
 
         // The recording is sealed and names the blocked statement.
@@ -70,6 +83,7 @@ struct PostgresGatewayTests {
         #expect(events.contains("\"type\":\"result\""))
         // Results are recorded as the client saw them: masked.
         #expect(events.contains("\"columns\":[\"id\",\"name\",\"email\",\"note\"]"))
+        #expect(events.contains("\"masked\":{\"COLUMN\":2,\"CREDIT_CARD\":1,\"EMAIL\":2}"), "\(events)")
         #expect(events.contains("[\"1\",\"[MASKED]\",\"[EMAIL]\",\"card [CREDIT_CARD]\"]"))
         #expect(!events.contains("jane@example.com"))
         // No query text or result in the service's log.
