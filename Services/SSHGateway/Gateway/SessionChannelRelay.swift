@@ -613,7 +613,12 @@ final class SessionChannelRelay: @unchecked Sendable {
             if !hits.isEmpty { event.masked = hits.counts }
             recorder?.record(event)
         }
-        if !hits.isEmpty { environment.metrics.maskingHits(hits.counts, connection: connection.name) }
+        if !hits.isEmpty {
+            environment.metrics.maskingHits(hits.counts, connection: connection.name)
+            // Masking is a decision: one audit event per command or shell, with what it hid.
+            let detail = hits.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            environment.audit.enqueue("mask", identity: session.identity, connection: connection.name, session: owner.sessionID, command: kind?.label, detail: detail)
+        }
         let client = self.client
         clientOutputClosed = true
         (lastClientWrite ?? eventLoop.makeSucceededVoidFuture()).whenComplete { _ in

@@ -28,6 +28,16 @@ struct SSHGatewayTests {
         // A signal kills the remote command: ssh reports it.
         let killed = try fixture.ssh("web", "kill -KILL $$")
         #expect(killed.status == 255)
+        // Masking is a decision: audited once for the command, with what it hid.
+        var masks: [[String: Any]] = []
+        for _ in 0..<50 where masks.isEmpty {
+            masks = try await fixture.audit().filter { $0["action"] as? String == "mask" }
+            if masks.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(masks.count == 1, "\(masks)")
+        #expect((masks.first?["command"] as? String)?.contains("echo write to") == true, "\(masks)")
+        #expect(masks.first?["detail"] as? String == "EMAIL=1")
+        #expect(masks.first?["sub"] as? String == "agent-1")
         #expect(await fixture.stop() == 0)
 
         // The sessions are recorded, sealed and verify; the cast names the command.
