@@ -138,13 +138,11 @@ public struct ResultTracker: Sendable {
             pop()
             if next.endsAtReady { break }
         }
-        if head > 64 {
-            queue.removeFirst(head)
-            head = 0
-        }
     }
 
     public var pendingCount: Int { queue.count - head }
+    /// Expectations held, answered ones included (for tests: the queue stays bounded).
+    public var storedCount: Int { queue.count }
 
     private func columns(forPortal portal: String) -> [ResultColumn]? {
         if let described = portalColumns[portal] { return described }
@@ -161,5 +159,14 @@ public struct ResultTracker: Sendable {
 
     private mutating func append(_ expectation: Expectation) { queue.append(expectation) }
     private func peek() -> Expectation? { head < queue.count ? queue[head] : nil }
-    private mutating func pop() { if head < queue.count { head += 1 } }
+    /// Past expectations are dropped once they are most of the queue: a client that pipelines
+    /// Executes and Flushes without ever sending Sync does not grow it forever.
+    private mutating func pop() {
+        guard head < queue.count else { return }
+        head += 1
+        if head > 64, head * 2 > queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+    }
 }

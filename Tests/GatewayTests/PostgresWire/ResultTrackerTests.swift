@@ -135,4 +135,14 @@ struct ResultTrackerTests {
         tracker.readyForQuery()
         #expect(tracker.pendingCount == 0)
     }
+
+    @Test func executesWithoutSyncDoNotGrowTheQueue() {
+        var tracker = ResultTracker()
+        for index in 0..<100_000 {
+            tracker.execute(portal: "", statement: Self.running("SELECT \(index)", at: 0))
+            #expect(tracker.resultEnded()?.command == "SELECT \(index)")
+        }
+        #expect(tracker.pendingCount == 0)
+        #expect(tracker.storedCount <= 130)
+    }
 }
