@@ -24,10 +24,13 @@ struct MaskedColumnSources: Sendable, Equatable {
     }
 
     /// The catalog query: every live user column, in any table, view or schema, named as a
-    /// masked column (compared as `masking.columns` are, lower-cased).
+    /// masked column (compared as `masking.columns` are, lower-cased). Every function, operator
+    /// and type is named with its schema: the session's `search_path` is the client's to set,
+    /// and a `lower` or `=` of its own earlier in the path must not answer for the catalog's.
     static func query(names: some Collection<String>) -> String {
         let literals = names.sorted().map { "'\($0.lowercased().replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")
-        return "SELECT attrelid, attnum FROM pg_catalog.pg_attribute WHERE attnum > 0 AND NOT attisdropped AND lower(attname::text) IN (\(literals))"
+        return "SELECT attrelid, attnum FROM pg_catalog.pg_attribute WHERE attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped"
+            + " AND pg_catalog.lower(attname::pg_catalog.text) OPERATOR(pg_catalog.=) ANY (ARRAY[\(literals)]::pg_catalog.text[])"
     }
 
     /// Adds one row of the query's result (text format); false for a row that does not read as one.
