@@ -22,10 +22,20 @@ struct StartupSettings {
         "IntervalStyle", "datestyle", "timezone", "intervalstyle",
     ]
 
-    /// The settings of the forwarded parameters, in name order, `options` spelled out.
+    /// Parameters drivers send on every connection that only shape how values are written
+    /// (encoding, date, time zone and float formats, the application's name): passed on
+    /// without a check, so a guardrail on `SET` does not refuse every JDBC or psql connection.
+    static let formatParameters: Set<String> = [
+        "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits", "IntervalStyle", "datestyle",
+        "timezone", "intervalstyle",
+    ]
+
+    /// The settings to check, in name order: `search_path`, and each setting in `options`
+    /// (whatever it sets).
     static func settings(of parameters: [String: String]) throws(Refusal) -> [Setting] {
         var settings: [Setting] = []
-        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) where forwardedParameters.contains(name) {
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key })
+        where forwardedParameters.contains(name) && !formatParameters.contains(name) {
             if name == "options" {
                 settings += try options(value)
             } else {
