@@ -46,57 +46,57 @@ struct StartupSettings {
     }
 
     /// What the server's `pg_split_opts` splits at (C's `isspace`).
-    static let separators: Set<Character> = [" ", "\t", "\n", "\r", "\u{0B}", "\u{0C}"]
+    static let separators: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C]
 
-    /// `options` as the server reads it: arguments split at unescaped whitespace (a backslash
-    /// keeps the next character), each setting given as `-c name=value`, `-cname=value` or
-    /// `--name=value` (dashes in the name read as underscores). Any other switch is refused:
-    /// the server would take it as a command-line option.
+    /// `options` as the server reads it, byte by byte (as `pg_split_opts` and getopt do; read
+    /// as characters, "\r\n" would be one and not split): arguments split at unescaped
+    /// whitespace (a backslash keeps the next byte), each setting given as `-c name=value`,
+    /// `-cname=value` or `--name=value` (dashes in the name read as underscores). Any other
+    /// switch is refused: the server would take it as a command-line option.
     static func options(_ text: String) throws(Refusal) -> [Setting] {
-        var arguments: [String] = []
-        var current = ""
+        var arguments: [ArraySlice<UInt8>] = []
+        var current: [UInt8] = []
         var inArgument = false
         var escaped = false
-        for character in text {
+        for byte in text.utf8 {
             if escaped {
-                current.append(character)
+                current.append(byte)
                 escaped = false
-            } else if character == "\\" {
+            } else if byte == UInt8(ascii: "\\") {
                 escaped = true
                 inArgument = true
-            } else if Self.separators.contains(character) {
-                if inArgument { arguments.append(current) }
-                current = ""
+            } else if Self.separators.contains(byte) {
+                if inArgument { arguments.append(current[...]) }
+                current = []
                 inArgument = false
             } else {
-                current.append(character)
+                current.append(byte)
                 inArgument = true
             }
         }
-        if inArgument { arguments.append(current) }
+        if inArgument { arguments.append(current[...]) }
 
+        let dash = UInt8(ascii: "-")
         var settings: [Setting] = []
         var index = arguments.startIndex
         while index < arguments.endIndex {
             let argument = arguments[index]
             index += 1
-            let assignment: Substring
-            if argument == "-c" {
+            let assignment: ArraySlice<UInt8>
+            if argument.elementsEqual([dash, UInt8(ascii: "c")]) {
                 guard index < arguments.endIndex else { throw Refusal(message: "options: -c without a setting") }
-                assignment = arguments[index][...]
+                assignment = arguments[index]
                 index += 1
-            } else if argument.hasPrefix("--") {
-                assignment = argument.dropFirst(2)
-            } else if argument.hasPrefix("-c") {
+            } else if argument.starts(with: [dash, dash]) || argument.starts(with: [dash, UInt8(ascii: "c")]) {
                 assignment = argument.dropFirst(2)
             } else {
-                throw Refusal(message: "options: only -c name=value settings are accepted, not \"\(argument)\"")
+                throw Refusal(message: "options: only -c name=value settings are accepted, not \"\(String(decoding: argument, as: UTF8.self))\"")
             }
-            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
-                throw Refusal(message: "options: \"\(assignment)\" is not name=value")
+            guard let equals = assignment.firstIndex(of: UInt8(ascii: "=")), equals != assignment.startIndex else {
+                throw Refusal(message: "options: \"\(String(decoding: assignment, as: UTF8.self))\" is not name=value")
             }
-            let name = assignment[..<equals].replacingOccurrences(of: "-", with: "_")
-            settings.append(Setting(name: name, value: String(assignment[assignment.index(after: equals)...])))
+            let name = assignment[..<equals].map { $0 == dash ? UInt8(ascii: "_") : $0 }
+            settings.append(Setting(name: String(decoding: name, as: UTF8.self), value: String(decoding: assignment[(equals + 1)...], as: UTF8.self)))
         }
         return settings
     }

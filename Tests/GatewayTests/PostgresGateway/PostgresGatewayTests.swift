@@ -299,6 +299,9 @@ struct PostgresGatewayTests {
         let viaOptions = try psql(options: "-c role=scram_user", "SELECT current_user")
         #expect(viaOptions.contains("the start-up setting SET role TO 'scram_user' is refused: blocked by guardrail \"no-set-role\": changing role is not allowed here"), "\(viaOptions)")
         #expect(try psql(options: "", "SET ROLE scram_user").contains("changing role is not allowed here"))
+        // Split as the server splits it: CR LF separates settings.
+        let hidden = try psql(options: "-c application_name=x\r\n-c\r\nrole=scram_user", "SELECT 1")
+        #expect(hidden.contains("the start-up setting SET role TO 'scram_user' is refused"), "\(hidden)")
         // A switch that is not a setting (here: a server command-line option).
         #expect(try psql(options: "-P", "SELECT 1").contains("only -c name=value settings are accepted"))
         let audit = try await fixture.auditCommands { $0.contains("block SET role TO 'scram_user'") }

@@ -18,6 +18,11 @@ struct StartupSettingsTests {
         ])
         // Only C's whitespace separates arguments, as in the server.
         #expect(try StartupSettings.options("-c\u{A0}role=admin") == [Setting(name: "\u{A0}role", value: "admin")])
+        // Read byte by byte, as the server does: CR LF (one Character in Swift) separates, and
+        // a backslash before a combining mark escapes the mark's first byte only.
+        #expect(try StartupSettings.options("-c a=x\r\n-c\r\nrole=admin") == [Setting(name: "a", value: "x"), Setting(name: "role", value: "admin")])
+        #expect(try StartupSettings.options("-c role=\\\u{301}x") == [Setting(name: "role", value: "\u{301}x")])
+        #expect(try StartupSettings.options("-c role=\u{301}x=y") == [Setting(name: "role", value: "\u{301}x=y")])
         #expect(try StartupSettings.options("") == [])
     }
 
