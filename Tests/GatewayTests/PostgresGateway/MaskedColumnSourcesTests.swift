@@ -32,19 +32,27 @@ struct MaskedColumnSourcesTests {
         #expect(columns.map(\.tableOID) == [16_384, 16_384, 0, 0])
         #expect(columns.map(\.attributeNumber) == [2, 1, 0, 0])
         var sources = MaskedColumnSources()
-        let added = sources.add(row: [ByteBuffer(string: "16384"), ByteBuffer(string: "2")])
-        let garbled = sources.add(row: [ByteBuffer(string: "x"), nil])
-        #expect(added && !garbled)
+        let added = sources.add(row: [ByteBuffer(string: "16384"), ByteBuffer(string: "2"), ByteBuffer(string: "16386"), ByteBuffer(string: "16385")])
+        let withoutRowType = sources.add(row: [ByteBuffer(string: "16390"), ByteBuffer(string: "1"), nil, nil])
+        let garbled = sources.add(row: [ByteBuffer(string: "x"), nil, nil, nil])
+        #expect(added && withoutRowType && !garbled)
         let plan = MaskPlan(columns: columns, policy: MaskingPolicy(columns: ["name"], entities: []), sources: sources)
         #expect(plan.action(for: 0) == .wholeText)
         #expect(plan.action(for: 1) == .keep)
         // By name, as before; an expression with no table column keeps its value.
         #expect(plan.action(for: 2) == .wholeText)
         #expect(plan.action(for: 3) == .keep)
+
+        // A whole row of that table, or an array of its rows (row type 16386, array type 16385).
+        let rows = [ResultColumn(name: "c", typeOID: 16_386, format: 0), ResultColumn(name: "array_agg", typeOID: 16_385, format: 1)]
+        let rowPlan = MaskPlan(columns: rows, policy: MaskingPolicy(columns: ["name"], entities: []), sources: sources)
+        #expect(rowPlan.action(for: 0) == .wholeText)
+        #expect(rowPlan.action(for: 1) == .wholeBinary)
     }
 
     @Test func theCatalogQueryQuotesTheNames() {
         let query = MaskedColumnSources.query(names: ["Email", "o'neil"])
         #expect(query.hasSuffix("OPERATOR(pg_catalog.=) ANY (ARRAY['email', 'o''neil']::pg_catalog.text[])"))
+        #expect(!query.contains(" lower(") && !query.contains(" = ") && !query.contains(" > "))
     }
 }

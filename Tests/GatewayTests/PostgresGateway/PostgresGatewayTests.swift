@@ -17,6 +17,9 @@ struct PostgresGatewayTests {
             "DELETE FROM customers WHERE id = 99",
             // A masked column under an alias is still masked; other columns under one are not.
             "SELECT c.name AS who, c.id AS ident FROM customers c ORDER BY c.id",
+            // So is a whole row of a table with a masked column, or an array of its rows.
+            "SELECT c FROM customers c WHERE c.id = 2",
+            "SELECT array_agg(c) FROM customers c",
             // Values that leave as a notification's payload or an error's hint are scanned too.
             "LISTEN ch",
             "SELECT pg_notify('ch', email) FROM customers WHERE id = 1",
@@ -24,6 +27,8 @@ struct PostgresGatewayTests {
         ])
         #expect(result.output.contains("1|[MASKED]|[EMAIL]|card [CREDIT_CARD]"))
         #expect(result.output.contains("[MASKED]|1\n[MASKED]|2"), "\(result.output)")
+        #expect(result.output.contains("[MASKED]|2\n[MASKED]\n[MASKED]\n"), "\(result.output)")
+        #expect(!result.output.contains("Bob"))
         #expect(!result.output.contains("Jane Roe"))
         #expect(result.output.contains("notification \"ch\" with payload \"[EMAIL]\""), "\(result.output)")
         #expect(result.output.contains("HINT:  [EMAIL]"), "\(result.output)")
