@@ -14,7 +14,8 @@ struct MaskPlan: Sendable {
     /// `sources`: the table columns masked by name, so an alias of one is masked too.
     init(columns: [ResultColumn]?, policy: MaskingPolicy, sources: MaskedColumnSources = MaskedColumnSources()) {
         self.columns = columns
-        let scans = !policy.entities.isEmpty || !policy.patterns.isEmpty
+        // Masked column names are also looked for as keys inside JSON values (`json_agg(t)`).
+        let scans = !policy.entities.isEmpty || !policy.patterns.isEmpty || !policy.columns.isEmpty
         fallback = scans ? .scan : .keep
         actions = (columns ?? []).map { column in
             if policy.masksColumn(named: column.name) || sources.contains(column) { return column.format == 0 ? .wholeText : .wholeBinary }

@@ -24,6 +24,8 @@ final class RelayCore: @unchecked Sendable {
     let cancelKey: (Int32, Int32)
     let applicationName: String?
     let masking: MaskingEngine
+    /// Masked column names as keys inside JSON values (`json_agg(t)`, `row_to_json(c)`).
+    let jsonFields: JSONFieldMasker
     let recorder: SessionRecorder?
     let client: any Channel
     let upstreamChannel: any Channel
@@ -90,6 +92,7 @@ final class RelayCore: @unchecked Sendable {
         self.cancelKey = cancelKey
         self.applicationName = applicationName
         self.masking = MaskingEngine(policy: connection.masking)
+        self.jsonFields = JSONFieldMasker(keys: connection.masking.columns)
         self.maskPlan = MaskPlan(columns: nil, policy: connection.masking, sources: maskedSources)
         self.maskedSources = maskedSources
         self.recorder = recorder
@@ -643,7 +646,18 @@ final class RelayCore: @unchecked Sendable {
                 changed = true
             case .scan:
                 let view = value.readableBytesView
-                let masked = view.withContiguousStorageIfAvailable { masking.mask($0, hits: &hits) } ?? masking.mask(Array(view), hits: &hits)
+                // JSON members named as masked columns first, then the detectors over the result.
+                var fields: [UInt8]?
+                if !jsonFields.isEmpty {
+                    fields = view.withContiguousStorageIfAvailable { jsonFields.mask($0, hits: &hits) }
+                        ?? Array(view).withUnsafeBufferPointer { jsonFields.mask($0, hits: &hits) }
+                }
+                let masked: [UInt8]?
+                if let fields {
+                    masked = masking.mask(fields, hits: &hits) ?? fields
+                } else {
+                    masked = view.withContiguousStorageIfAvailable { masking.mask($0, hits: &hits) } ?? masking.mask(Array(view), hits: &hits)
+                }
                 if let masked {
                     values[index] = ByteBuffer(bytes: masked)
                     changed = true

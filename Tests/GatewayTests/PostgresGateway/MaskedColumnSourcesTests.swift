@@ -38,10 +38,11 @@ struct MaskedColumnSourcesTests {
         #expect(added && withoutRowType && !garbled)
         let plan = MaskPlan(columns: columns, policy: MaskingPolicy(columns: ["name"], entities: []), sources: sources)
         #expect(plan.action(for: 0) == .wholeText)
-        #expect(plan.action(for: 1) == .keep)
-        // By name, as before; an expression with no table column keeps its value.
+        // Other columns are only scanned (for masked names as JSON keys).
+        #expect(plan.action(for: 1) == .scan)
+        // By name, as before; an expression with no table column is scanned, not replaced.
         #expect(plan.action(for: 2) == .wholeText)
-        #expect(plan.action(for: 3) == .keep)
+        #expect(plan.action(for: 3) == .scan)
 
         // A whole row of that table, or an array of its rows (row type 16386, array type 16385).
         let rows = [ResultColumn(name: "c", typeOID: 16_386, format: 0), ResultColumn(name: "array_agg", typeOID: 16_385, format: 1)]

@@ -20,6 +20,9 @@ struct PostgresGatewayTests {
             // So is a whole row of a table with a masked column, or an array of its rows.
             "SELECT c FROM customers c WHERE c.id = 2",
             "SELECT array_agg(c) FROM customers c",
+            // Or a masked column as a key in JSON (json_agg, as agents' tools often wrap results).
+            "SELECT json_agg(c) FROM customers c",
+            "SELECT to_jsonb(c) FROM customers c WHERE c.id = 2",
             // Values that leave as a notification's payload or an error's hint are scanned too.
             "LISTEN ch",
             "SELECT pg_notify('ch', email) FROM customers WHERE id = 1",
@@ -29,6 +32,8 @@ struct PostgresGatewayTests {
         #expect(result.output.contains("[MASKED]|1\n[MASKED]|2"), "\(result.output)")
         #expect(result.output.contains("[MASKED]|2\n[MASKED]\n[MASKED]\n"), "\(result.output)")
         #expect(!result.output.contains("Bob"))
+        #expect(result.output.contains(#""name":"[MASKED]","email":"[EMAIL]""#), "\(result.output)")
+        #expect(result.output.contains(#""name": "[MASKED]""#), "\(result.output)")
         #expect(!result.output.contains("Jane Roe"))
         #expect(result.output.contains("notification \"ch\" with payload \"[EMAIL]\""), "\(result.output)")
         #expect(result.output.contains("HINT:  [EMAIL]"), "\(result.output)")
