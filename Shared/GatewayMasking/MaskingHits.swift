@@ -13,5 +13,10 @@ public struct MaskingHits: Sendable, Hashable {
     }
 
     public var total: Int { counts.values.reduce(0, +) }
+
+    /// The counts as an audit event's detail: `COLUMN=2 EMAIL=1`, by name.
+    public var summary: String {
+        counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
     public var isEmpty: Bool { counts.isEmpty }
 }

@@ -385,12 +385,17 @@ final class RelayCore: @unchecked Sendable {
         state.pendingRefusal = refusal
     }
 
+    /// A blocked statement's query line and audit event.
+    private func recordBlock(command: String, rule: String, message: String) {
+        recorder?.record(RecordingEvent(type: "query", command: command, decision: "block", rule: rule, detail: message))
+        audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: command, rule: rule, detail: message)
+    }
+
     /// A refused fast-path call, recorded and audited as a blocked statement, answered as the
     /// server answers a failed call: ErrorResponse and ReadyForQuery.
     private func refuseFunctionCall(command: String, rule: String, message: String) {
         metrics.decision("block", connection: connection.name)
-        recorder?.record(RecordingEvent(type: "query", command: command, decision: "block", rule: rule, detail: message))
-        audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: command, rule: rule, detail: message)
+        recordBlock(command: command, rule: rule, message: message)
         refuseSimpleQuery(BackendMessages.error("42501", "access gateway: \(message)", hint: "the call was not sent to the database; the session is still usable"))
     }
 
@@ -428,8 +433,7 @@ final class RelayCore: @unchecked Sendable {
             audit.enqueue("deny", identity: identity, connection: connection.name, session: session.sessionID, command: query, detail: reason)
             return .refuse(BackendMessages.error("42501", "access gateway: \(reason)"))
         case .block(let rule, let message, _):
-            recorder?.record(RecordingEvent(type: "query", command: query, decision: "block", rule: rule, detail: message))
-            audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: query, rule: rule, detail: message)
+            recordBlock(command: query, rule: rule, message: message)
             return .refuse(BackendMessages.error("42501", "access gateway: \(message)", hint: "the statement was not sent to the database; the session is still usable"))
         case .hold(let rule, _):
             return .hold(rule)
@@ -595,8 +599,7 @@ final class RelayCore: @unchecked Sendable {
             var hits = MaskingHits()
             let bytes = frame.payload.readableBytesView
             if let masked = bytes.withContiguousStorageIfAvailable({ masking.mask($0, hits: &hits) }) ?? masking.mask(Array(bytes), hits: &hits) {
-                metrics.maskingHits(hits.counts, connection: connection.name)
-                maskHits.merge(hits)
+                countMasked(hits)
                 toClient(PostgresFrame(type: frame.type, payload: ByteBuffer(bytes: masked)))
             } else {
                 toClient(frame)
@@ -646,29 +649,29 @@ final class RelayCore: @unchecked Sendable {
                 changed = true
             case .scan:
                 let view = value.readableBytesView
-                // JSON members named as masked columns first, then the detectors over the result.
-                var fields: [UInt8]?
-                if !jsonFields.isEmpty {
-                    fields = view.withContiguousStorageIfAvailable { jsonFields.mask($0, hits: &hits) }
-                        ?? Array(view).withUnsafeBufferPointer { jsonFields.mask($0, hits: &hits) }
-                }
-                let masked: [UInt8]?
-                if let fields {
-                    masked = masking.mask(fields, hits: &hits) ?? fields
-                } else {
-                    masked = view.withContiguousStorageIfAvailable { masking.mask($0, hits: &hits) } ?? masking.mask(Array(view), hits: &hits)
-                }
+                let masked = view.withContiguousStorageIfAvailable { scan($0, hits: &hits) } ?? Array(view).withUnsafeBufferPointer { scan($0, hits: &hits) }
                 if let masked {
                     values[index] = ByteBuffer(bytes: masked)
                     changed = true
                 }
             }
         }
-        if changed {
-            metrics.maskingHits(hits.counts, connection: connection.name)
-            maskHits.merge(hits)
-        }
+        if changed { countMasked(hits) }
         return changed
+    }
+
+    /// A value scanned for masked columns as JSON keys, then by the detectors (over what the
+    /// first pass left); nil when neither changed anything.
+    private func scan(_ value: UnsafeBufferPointer<UInt8>, hits: inout MaskingHits) -> [UInt8]? {
+        guard let fields = jsonFields.mask(value, hits: &hits) else { return masking.mask(value, hits: &hits) }
+        return masking.mask(fields, hits: &hits) ?? fields
+    }
+
+    /// Counts what one value or message had masked: in the metrics now, in the audit and the
+    /// recording when its result or error ends (`auditMasking`).
+    private func countMasked(_ hits: MaskingHits) {
+        metrics.maskingHits(hits.counts, connection: connection.name)
+        maskHits.merge(hits)
     }
 
     /// The `mask` decision for what was masked since the last result or error ended, audited
@@ -676,9 +679,8 @@ final class RelayCore: @unchecked Sendable {
     private func auditMasking(command: String?) -> [String: Int]? {
         guard !maskHits.isEmpty else { return nil }
         let counts = maskHits.counts
+        audit.enqueue("mask", identity: identity, connection: connection.name, session: session.sessionID, command: command, detail: maskHits.summary)
         maskHits = MaskingHits()
-        let detail = counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        audit.enqueue("mask", identity: identity, connection: connection.name, session: session.sessionID, command: command, detail: detail)
         return counts
     }
 
@@ -697,8 +699,7 @@ final class RelayCore: @unchecked Sendable {
             if text != value { masked[key] = text }
         }
         guard !hits.isEmpty else { return frame }
-        metrics.maskingHits(hits.counts, connection: connection.name)
-        maskHits.merge(hits)
+        countMasked(hits)
         var payload = ByteBuffer()
         for (key, value) in masked.sorted(by: { $0.key < $1.key }) {
             payload.writeInteger(key.asciiValue ?? UInt8(ascii: "M"))
@@ -715,8 +716,7 @@ final class RelayCore: @unchecked Sendable {
         var hits = MaskingHits()
         let masked = masking.mask(notification.payload, hits: &hits)
         guard !hits.isEmpty else { return frame }
-        metrics.maskingHits(hits.counts, connection: connection.name)
-        maskHits.merge(hits)
+        countMasked(hits)
         notification.payload = masked
         return BackendMessages.notification(notification)
     }

@@ -616,8 +616,7 @@ final class SessionChannelRelay: @unchecked Sendable {
         if !hits.isEmpty {
             environment.metrics.maskingHits(hits.counts, connection: connection.name)
             // Masking is a decision: one audit event per command or shell, with what it hid.
-            let detail = hits.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            environment.audit.enqueue("mask", identity: session.identity, connection: connection.name, session: owner.sessionID, command: kind?.label, detail: detail)
+            environment.audit.enqueue("mask", identity: session.identity, connection: connection.name, session: owner.sessionID, command: kind?.label, detail: hits.summary)
         }
         let client = self.client
         clientOutputClosed = true
