@@ -43,12 +43,7 @@ public enum FrontendMessages {
               let parameterCount = payload.readInteger(as: Int16.self), parameterCount >= 0 else {
             throw .malformed("bind message")
         }
-        for _ in 0..<parameterCount {
-            guard let length = payload.readInteger(as: Int32.self) else { throw .malformed("bind parameters") }
-            if length > 0 {
-                guard payload.readSlice(length: Int(length)) != nil else { throw .malformed("bind parameters") }
-            }
-        }
+        guard payload.skipValues(parameterCount) else { throw .malformed("bind parameters") }
         guard let resultCount = payload.readInteger(as: Int16.self), resultCount >= 0 else { throw .malformed("bind result formats") }
         var formats: [Int16] = []
         for _ in 0..<resultCount {
@@ -77,12 +72,7 @@ public enum FrontendMessages {
               let argumentCount = payload.readInteger(as: Int16.self), argumentCount >= 0 else {
             throw .malformed("function call message")
         }
-        for _ in 0..<argumentCount {
-            guard let length = payload.readInteger(as: Int32.self) else { throw .malformed("function call arguments") }
-            if length > 0 {
-                guard payload.readSlice(length: Int(length)) != nil else { throw .malformed("function call arguments") }
-            }
-        }
+        guard payload.skipValues(argumentCount) else { throw .malformed("function call arguments") }
         guard payload.readInteger(as: Int16.self) != nil else { throw .malformed("function call result format") }
         return FunctionCall(function: function, argumentCount: Int(argumentCount))
     }
