@@ -16,12 +16,6 @@ struct StartupSettings {
         var message: String
     }
 
-    /// Parameters a client may pass through to the server.
-    static let forwardedParameters: Set<String> = [
-        "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits", "search_path", "options",
-        "IntervalStyle", "datestyle", "timezone", "intervalstyle",
-    ]
-
     /// Parameters drivers send on every connection that only shape how values are written
     /// (encoding, date, time zone and float formats, the application's name): passed on
     /// without a check, so a guardrail on `SET` does not refuse every JDBC or psql connection.
@@ -30,12 +24,18 @@ struct StartupSettings {
         "timezone", "intervalstyle",
     ]
 
+    /// Parameters passed on that policy checks as the settings they are.
+    static let checkedParameters: Set<String> = ["search_path", "options"]
+
+    /// Parameters a client may pass through to the server.
+    static let forwardedParameters = formatParameters.union(checkedParameters)
+
     /// The settings to check, in name order: `search_path`, and each setting in `options`
     /// (whatever it sets).
     static func settings(of parameters: [String: String]) throws(Refusal) -> [Setting] {
         var settings: [Setting] = []
         for (name, value) in parameters.sorted(by: { $0.key < $1.key })
-        where forwardedParameters.contains(name) && !formatParameters.contains(name) {
+        where checkedParameters.contains(name) {
             if name == "options" {
                 settings += try options(value)
             } else {
