@@ -77,8 +77,13 @@ public struct JSONFieldMasker: Sendable {
 
     static func skipSpace(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var index = start
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count, isSpace(bytes[index]) { index += 1 }
         return index
+    }
+
+    /// JSON's whitespace.
+    static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     /// The index after the JSON value starting at `start`: a string, an object or array
@@ -110,7 +115,8 @@ public struct JSONFieldMasker: Sendable {
             return bytes.count
         default:
             var index = start
-            while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) {
+            while index < bytes.count, !isSpace(bytes[index]), bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "}"),
+                  bytes[index] != UInt8(ascii: "]") {
                 index += 1
             }
             return index
