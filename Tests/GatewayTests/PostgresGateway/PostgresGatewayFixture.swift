@@ -1,5 +1,7 @@
 import Foundation
+import GatewayRecording
 import GatewayTesting
+import Testing
 
 /// A real PostgreSQL, a test identity provider and a running postgres-gateway in front,
 /// with one connection per upstream authentication method.
@@ -97,6 +99,17 @@ struct PostgresGatewayFixture {
         } catch let failure as ProcessRunner.Failure {
             return (failure.status, failure.output)
         }
+    }
+
+    /// The folder and `events.jsonl` of the one session this fixture recorded, after checking
+    /// that it verifies (sealed, untouched).
+    func onlyRecording() throws -> (folder: String, events: String) {
+        let recordings = directory + "/recordings"
+        let sessions = try FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }
+        try #require(sessions.count == 1, "\(sessions)")
+        let folder = recordings + "/" + sessions[0]
+        _ = try RecordingVerifier.verify(folder: folder)
+        return (folder, String(decoding: FileManager.default.contents(atPath: folder + "/events.jsonl") ?? Data(), as: UTF8.self))
     }
 
     /// The statements' audit events of connection `orders` as `"<action> <command>"`, in order,

@@ -82,12 +82,7 @@ struct PostgresGatewayTests {
         #expect(await fixture.stop() == 0)
 
         // The recording is sealed and names the blocked statement.
-        let recordings = fixture.directory + "/recordings"
-        let sessions = try FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }
-        #expect(sessions.count == 1)
-        let folder = recordings + "/" + sessions[0]
-        _ = try RecordingVerifier.verify(folder: folder)
-        let events = String(decoding: FileManager.default.contents(atPath: folder + "/events.jsonl") ?? Data(), as: UTF8.self)
+        let (folder, events) = try fixture.onlyRecording()
         #expect(events.contains("\"decision\":\"block\""))
         #expect(events.contains("\"rule\":\"no-drop\""))
         #expect(events.contains("\"type\":\"result\""))
@@ -198,12 +193,7 @@ struct PostgresGatewayTests {
         #expect(audit == ["allow SELECT 1 AS a", "block DROP TABLE customers", "allow SELECT 2 AS b; SELECT 3 AS c"], "\(audit)")
         #expect(await fixture.stop() == 0)
 
-        let recordings = fixture.directory + "/recordings"
-        let sessions = try FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }
-        #expect(sessions.count == 1)
-        let folder = recordings + "/" + sessions[0]
-        _ = try RecordingVerifier.verify(folder: folder)
-        let lines = String(decoding: FileManager.default.contents(atPath: folder + "/events.jsonl") ?? Data(), as: UTF8.self)
+        let lines = try fixture.onlyRecording().events
         let events = try lines.split(separator: "\n").compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         func position(_ matches: ([String: Any]) -> Bool) -> Int { events.firstIndex(where: matches) ?? -1 }
         let first = position { $0["type"] as? String == "query" && $0["command"] as? String == "SELECT 1 AS a" && $0["decision"] as? String == "allow" }
