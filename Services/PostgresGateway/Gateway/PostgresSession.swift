@@ -170,8 +170,10 @@ final class PostgresSession: Sendable {
                 case .block(let rule, let message, _): refusal = (rule, message)
                 case .hold(let rule, _): refusal = (rule.name, "it needs review (rule \"\(rule.name)\"); connect without it and run it as SQL")
                 }
-                environment.metrics.decision(decision.kind == "deny" ? "deny" : "block", connection: connection.name)
-                await environment.audit.record("block", identity: identity, connection: connection.name, command: setting.sql, rule: refusal.rule, detail: refusal.message, clientAddress: clientAddress)
+                // A setting held for review is refused, so it is counted and audited as blocked.
+                let action = decision.kind == "deny" ? "deny" : "block"
+                environment.metrics.decision(action, connection: connection.name)
+                await environment.audit.record(action, identity: identity, connection: connection.name, command: setting.sql, rule: refusal.rule, detail: refusal.message, clientAddress: clientAddress)
                 await refuse(outbound, code: "42501", "access gateway: the start-up setting \(setting.sql) is refused: \(refusal.message)")
                 return
             }
