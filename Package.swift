@@ -34,6 +34,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
+        // The PostgreSQL parser (libpg_query, Debian's libpg-query-dev).
+        .systemLibrary(
+            name: "CPgQuery",
+            path: "Shared/CPgQuery",
+            providers: [.apt(["libpg-query-dev"])]
+        ),
         // Pure modules: no sockets, no I/O beyond reading a file.
         .target(
             name: "GatewayMasking",
@@ -47,6 +53,7 @@ let package = Package(
         ),
         .target(
             name: "GatewayPolicy",
+            dependencies: ["CPgQuery"],
             path: "Shared/GatewayPolicy",
             swiftSettings: strict
         ),

@@ -72,7 +72,10 @@ public struct ConfigurationLoader: Sendable {
             let adminGroups = root.stringList("admin_groups")
             let services = readServices(root.child("services"))
             let tls = readTLS(root.child("tls"))
-            let connections = readConnections(root.child("connections"))
+            var connections = readConnections(root.child("connections"))
+            for index in connections.indices where connections[index].opaqueReviewers.isEmpty {
+                connections[index].opaqueReviewers = adminGroups
+            }
             let webhooks = root.child("webhooks").elements.compactMap(readWebhook)
             guard let identity, let state, let recordings else { return nil }
             return GatewayConfiguration(
@@ -224,6 +227,14 @@ public struct ConfigurationLoader: Sendable {
             let allowGroups = node.stringList("allow_groups", required: true)
             let guardrails = node.child("guardrails").elements.compactMap { readGuardrail($0, kind: kind) }
             let approvals = node.child("approvals").elements.compactMap { readApproval($0, kind: kind) }
+            var opaque = OpaqueHandling.review
+            if let text = node.optionalString("opaque") {
+                if let value = OpaqueHandling(rawValue: text) {
+                    opaque = value
+                } else {
+                    node.error("must be review, block or allow (got \"\(text)\")", key: "opaque")
+                }
+            }
             let masking = readMasking(node.child("masking"))
             let limitsNode = node.child("limits")
             let limits = ConnectionLimits(maxRows: limitsNode.int("max_rows", range: 1...Int.max), idleTimeout: limitsNode.duration("idle_timeout"))
@@ -256,7 +267,7 @@ public struct ConfigurationLoader: Sendable {
             guard let upstream = readUpstream(node.child("upstream"), kind: kind) else { return nil }
             return ConnectionConfiguration(
                 name: name, kind: kind, upstream: upstream, allowGroups: allowGroups, guardrails: guardrails,
-                approvals: approvals, masking: masking, limits: limits, record: record,
+                approvals: approvals, opaque: opaque, masking: masking, limits: limits, record: record,
                 allowPortForwarding: allowPortForwarding, allowSFTP: allowSFTP, allowEnvironment: allowEnvironment,
                 apiPassthrough: passthrough
             )

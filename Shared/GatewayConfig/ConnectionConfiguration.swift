@@ -9,6 +9,10 @@ public struct ConnectionConfiguration: Sendable {
     public var allowGroups: [String]
     public var guardrails: [Guardrail]
     public var approvals: [ApprovalRule]
+    /// `opaque:`: what the connection does with commands no check can see through.
+    public var opaque: OpaqueHandling
+    /// Who reviews opaque commands: the approval rules' reviewer groups, or `admin_groups`.
+    public var opaqueReviewers: [String]
     public var masking: MaskingPolicy
     public var limits: ConnectionLimits
     public var record: Bool
@@ -29,7 +33,8 @@ public struct ConnectionConfiguration: Sendable {
 
     public init(
         name: String, kind: ServiceKind, upstream: Upstream, allowGroups: [String],
-        guardrails: [Guardrail] = [], approvals: [ApprovalRule] = [], masking: MaskingPolicy = MaskingPolicy(),
+        guardrails: [Guardrail] = [], approvals: [ApprovalRule] = [], opaque: OpaqueHandling = .review,
+        opaqueReviewers: [String]? = nil, masking: MaskingPolicy = MaskingPolicy(),
         limits: ConnectionLimits = ConnectionLimits(), record: Bool = true, allowPortForwarding: Bool = false,
         allowSFTP: Bool = false, allowEnvironment: [String] = ["LANG", "LC_ALL", "TERM", "GATEWAY_REASON"],
         apiPassthrough: APIPassthrough = .readOnly
@@ -40,6 +45,8 @@ public struct ConnectionConfiguration: Sendable {
         self.allowGroups = allowGroups
         self.guardrails = guardrails
         self.approvals = approvals
+        self.opaque = opaque
+        self.opaqueReviewers = opaqueReviewers ?? ConnectionPolicy.reviewers(of: approvals)
         self.masking = masking
         self.limits = limits
         self.record = record
@@ -51,7 +58,10 @@ public struct ConnectionConfiguration: Sendable {
 
     /// The part the policy engine decides with.
     public var policy: ConnectionPolicy {
-        ConnectionPolicy(connection: name, allowGroups: allowGroups, guardrails: guardrails, approvals: approvals)
+        ConnectionPolicy(
+            connection: name, allowGroups: allowGroups, guardrails: guardrails, approvals: approvals,
+            opaque: opaque, opaqueReviewers: opaqueReviewers
+        )
     }
 }
 

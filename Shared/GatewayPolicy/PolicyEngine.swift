@@ -9,70 +9,118 @@ public struct PolicyEngine: Sendable {
         return .deny(reason: "\(identity.displayName) (\(groups)) is not in allow_groups of connection \"\(policy.connection)\"")
     }
 
-    /// Decide on one command. Access is checked first; then each statement (for SQL) or the
-    /// whole command against guardrails (a block wins over everything), then approvals.
+    /// Decide on one command outside any session (an EXECUTE of a prepared statement is then
+    /// opaque: no PREPARE was seen).
     public func decide(_ command: Command, by identity: Identity, on policy: ConnectionPolicy) -> Decision {
-        decide(command, by: identity, on: policy, precheck: true)
+        var session = SQLSession()
+        return decide(command, by: identity, on: policy, session: &session, precheck: true)
     }
 
-    /// `precheck: false` lexes and classifies every statement even where the pre-check
+    /// Decide on one command of a session. Access is checked first; then each statement
+    /// (for SQL) or the whole command against guardrails (a block wins over everything), the
+    /// session settings the parser depends on, the opaque setting, and approvals. What the
+    /// command PREPAREs is kept in `session`.
+    public func decide(_ command: Command, by identity: Identity, on policy: ConnectionPolicy, session: inout SQLSession) -> Decision {
+        decide(command, by: identity, on: policy, session: &session, precheck: true)
+    }
+
+    struct Unit {
+        var text: String
+        var findings: SQLFindings
+    }
+
+    /// `precheck: false` parses and classifies every statement even where the pre-check
     /// (`noRuleCanMatch`) would answer: tests hold the two paths to the same answers.
-    func decide(_ command: Command, by identity: Identity, on policy: ConnectionPolicy, precheck: Bool) -> Decision {
+    func decide(_ command: Command, by identity: Identity, on policy: ConnectionPolicy, session: inout SQLSession, precheck: Bool) -> Decision {
         let access = authorize(identity, for: policy)
         guard case .allow = access else { return access }
-
-        let units: [(text: String, kinds: Set<StatementKind>)]
-        switch command.kind {
-        case .sql:
-            if precheck, Self.noRuleCanMatch(sql: command.text, policy: policy) { return .allow }
-            units = SQLSplitter.split(command.text).map { ($0.normalizedText, StatementClassifier.classify($0)) }
-        case .shell, .exec:
-            units = [(command.text, [])]
-        }
-        return decide(units, policy: policy)
+        return decide(units(of: command, policy: policy, session: &session, precheck: precheck), policy: policy)
     }
 
-    private func decide(_ units: [(text: String, kinds: Set<StatementKind>)], policy: ConnectionPolicy) -> Decision {
+    private func units(of command: Command, policy: ConnectionPolicy, session: inout SQLSession, precheck: Bool) -> [Unit] {
+        switch command.kind {
+        case .sql:
+            if !policy.isGuarded || (precheck && Self.noRuleCanMatch(sql: command.text, policy: policy)) { return [] }
+            let statements = SQLAnalyzer.analyze(command.text, session: session)
+            for statement in statements {
+                for prepared in statement.prepares { session.prepare(prepared.name, prepared.findings) }
+            }
+            let patterns = Self.hasPatterns(policy)
+            return statements.map { Unit(text: patterns ? SQLSplitter.normalized($0.text) : $0.text, findings: $0.findings) }
+        case .shell, .exec:
+            return [Unit(text: command.text, findings: SQLFindings())]
+        }
+    }
+
+    private func decide(_ units: [Unit], policy: ConnectionPolicy) -> Decision {
         for unit in units {
-            for rule in policy.guardrails where Self.matches(pattern: rule.pattern, statement: rule.statement, text: unit.text, kinds: unit.kinds) {
+            for rule in policy.guardrails where Self.matches(pattern: rule.pattern, statement: rule.statement, text: unit.text, kinds: unit.findings.kinds) {
                 return .block(rule: rule.name, message: rule.effectiveMessage, statement: unit.text)
             }
         }
+        guard policy.isGuarded else { return .allow }
         for unit in units {
-            for rule in policy.approvals where Self.matches(pattern: rule.pattern, statement: rule.statement, text: unit.text, kinds: unit.kinds) {
+            if let reason = unit.findings.unsafeSettings.first {
+                return .block(rule: "session-integrity", message: "blocked: \(reason)", statement: unit.text)
+            }
+            if policy.opaque == .block, let reason = unit.findings.opaque.first {
+                return .block(rule: "opaque", message: "blocked: the gateway cannot inspect this statement: \(reason)", statement: unit.text)
+            }
+        }
+        for unit in units {
+            for rule in policy.approvals where Self.matches(pattern: rule.pattern, statement: rule.statement, text: unit.text, kinds: unit.findings.kinds) {
                 return .hold(rule: rule, statement: unit.text)
             }
         }
+        if policy.opaque == .review, let unit = units.first(where: { !$0.findings.opaque.isEmpty }) {
+            guard !policy.opaqueReviewers.isEmpty else {
+                return .block(rule: "opaque", message: "blocked: the gateway cannot inspect this statement (\(unit.findings.opaque[0])), and the connection has no reviewers to hold it for", statement: unit.text)
+            }
+            return .hold(rule: policy.opaqueRule, statement: unit.text)
+        }
         return .allow
+    }
+
+    /// Why the first opaque statement of `command` cannot be inspected, for a review's
+    /// justification and the client's message; nil when every statement can be.
+    public func opaqueReason(of command: Command, session: SQLSession) -> String? {
+        guard command.kind == .sql else { return nil }
+        return SQLAnalyzer.analyze(command.text, session: session).lazy.compactMap(\.findings.opaque.first).first
     }
 
     /// Does a command fall under an approval rule? Used to honour `grant: window` approvals.
     public func matches(_ rule: ApprovalRule, command: Command) -> Bool {
         switch command.kind {
         case .sql:
-            return SQLSplitter.split(command.text).allSatisfy {
-                Self.matches(pattern: rule.pattern, statement: rule.statement, text: $0.normalizedText, kinds: StatementClassifier.classify($0))
+            let statements = SQLAnalyzer.analyze(command.text)
+            return !statements.isEmpty && statements.allSatisfy {
+                Self.matches(pattern: rule.pattern, statement: rule.statement, text: SQLSplitter.normalized($0.text), kinds: $0.findings.kinds)
             }
         case .shell, .exec:
             return Self.matches(pattern: rule.pattern, statement: rule.statement, text: command.text, kinds: [])
         }
     }
 
-    /// The cheap first look at SQL, before lexing: true when no guardrail or approval rule of
-    /// the policy can match any statement in `sql`, because each rule needs a literal (its
-    /// pattern's) or a keyword (its statement kind's) that the text does not contain.
-    /// Conservative: text with non-ASCII bytes or a backslash (escapes the lexer decodes)
-    /// always takes the full path.
+    static func hasPatterns(_ policy: ConnectionPolicy) -> Bool {
+        policy.guardrails.contains { $0.pattern != nil } || policy.approvals.contains { $0.pattern != nil }
+    }
+
+    /// The cheap first look at SQL, before parsing: true when no guardrail, approval rule,
+    /// opaque construct or refused setting can apply to any statement in `sql`, because each
+    /// needs a word (`SQLAnalyzer.analysisWords`, or a pattern's literal) the text does not
+    /// contain. Conservative: text with non-ASCII bytes or a backslash always takes the full
+    /// path.
     static func noRuleCanMatch(sql: String, policy: ConnectionPolicy) -> Bool {
-        if policy.guardrails.isEmpty && policy.approvals.isEmpty { return true }
+        if !policy.isGuarded { return true }
         var text = sql
         return text.withUTF8 { bytes in
             guard !bytes.contains(where: { $0 >= 0x80 || $0 == UInt8(ascii: "\\") }) else { return false }
+            if SQLAnalyzer.analysisWords.contains(where: { ASCIISearch.contains($0, in: bytes) }) { return false }
+            // No statement kind can be found; a rule can still match by its pattern alone.
             func excluded(pattern: PatternMatcher?, statement: StatementKind?) -> Bool {
-                if pattern == nil && statement == nil { return true }
-                if let pattern, pattern.cannotMatch(ascii: bytes) { return true }
-                if let statement, !statement.keywords.contains(where: { ASCIISearch.contains($0, in: bytes) }) { return true }
-                return false
+                if statement != nil { return true }
+                guard let pattern else { return true }
+                return pattern.cannotMatch(ascii: bytes)
             }
             return policy.guardrails.allSatisfy { excluded(pattern: $0.pattern, statement: $0.statement) }
                 && policy.approvals.allSatisfy { excluded(pattern: $0.pattern, statement: $0.statement) }

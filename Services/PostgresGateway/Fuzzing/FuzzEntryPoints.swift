@@ -42,9 +42,8 @@ public enum FuzzEntryPoints {
 
     public static func policyAndMasking(_ bytes: UnsafeRawBufferPointer) {
         let text = String(decoding: bytes, as: UTF8.self)
-        for statement in SQLSplitter.split(text) {
-            _ = StatementClassifier.classify(statement)
-        }
+        _ = SQLSplitter.split(text)
+        _ = SQLAnalyzer.analyze(text)
         var hits = MaskingHits()
         _ = masking.mask(bytes.bindMemory(to: UInt8.self), hits: &hits)
         var stream = masking.makeStream()

@@ -159,6 +159,15 @@ final class PostgresSession: Sendable {
             return
         }
 
+        // On a guarded connection, the client's encoding must be one the parser reads as the
+        // server does.
+        if connection.policy.isGuarded, let reason = StartupSettings.integrityRefusal(parameters: parameters.filter { $0.key == "client_encoding" }) {
+            environment.metrics.decision("block", connection: connection.name)
+            await environment.audit.record("block", identity: identity, connection: connection.name, command: "client_encoding = \(parameters["client_encoding"] ?? "")", rule: "session-integrity", detail: reason, clientAddress: clientAddress)
+            await refuse(outbound, code: "42501", "access gateway: \(reason)")
+            return
+        }
+
         // What the start-up packet would SET on the server is checked as those statements.
         do {
             for setting in try StartupSettings.settings(of: parameters) {
@@ -202,6 +211,17 @@ final class PostgresSession: Sendable {
             await environment.audit.record("error", identity: identity, connection: connection.name, detail: failure.message, clientAddress: clientAddress)
             await refuse(outbound, code: failure.code, "access gateway: \(failure.message)")
             return
+        }
+        // A role or database default can turn standard_conforming_strings off before the
+        // first statement: the server's reports at start-up are checked as later ones are.
+        if connection.policy.isGuarded {
+            let reported = Dictionary(started.parameters.compactMap { try? BackendMessages.parseParameterStatus($0) }, uniquingKeysWith: { $1 })
+            if let reason = StartupSettings.integrityRefusal(parameters: reported) {
+                environment.metrics.decision("block", connection: connection.name)
+                await environment.audit.record("block", identity: identity, connection: connection.name, rule: "session-integrity", detail: reason, clientAddress: clientAddress)
+                await refuse(outbound, code: "42501", "access gateway: \(reason)")
+                return
+            }
         }
         // Column masking also covers a masked column under an alias: where those columns live.
         var maskedSources = MaskedColumnSources()

@@ -40,6 +40,9 @@ final class RelayCore: @unchecked Sendable {
     private lazy var allowDecisions = metrics.decisionCounter("allow", connection: connection.name)
 
     private var state = RelayState()
+    /// What the session has PREPAREd, so an EXECUTE is decided as what it runs.
+    private var sqlSession = SQLSession()
+    private lazy var connectionPolicy = connection.policy
     /// The first rows of the result in flight, as the client received them (masked), for the recording.
     private var sample = ResultSample()
     private var maskPlan: MaskPlan
@@ -417,7 +420,7 @@ final class RelayCore: @unchecked Sendable {
     }
 
     private func decide(_ query: String) -> Verdict {
-        var decision = policy.decide(.sql(query), by: identity, on: connection.policy)
+        var decision = policy.decide(.sql(query), by: identity, on: connectionPolicy, session: &sqlSession)
         if case .allow = decision, !connection.masking.columns.isEmpty, ASCIISearch.contains(Self.copyWord, in: query), Self.copiesOut(query) {
             decision = .block(rule: "masking", message: "COPY ... TO STDOUT is refused on a connection with column masking; use SELECT", statement: query)
         }
@@ -442,12 +445,9 @@ final class RelayCore: @unchecked Sendable {
 
     static let copyWord = Array("copy".utf8)
 
+    /// Whether a statement of `query` is a COPY ... TO STDOUT, by the parse tree.
     static func copiesOut(_ query: String) -> Bool {
-        SQLSplitter.split(query).contains { statement in
-            let tokens = statement.tokens
-            guard tokens.first?.isWord("copy") == true else { return false }
-            return zip(tokens, tokens.dropFirst()).contains { $0.isWord("to") && $1.isWord("stdout") }
-        }
+        SQLAnalyzer.analyze(query).contains { $0.findings.copiesToClient }
     }
 
     // MARK: - Approvals
@@ -581,6 +581,8 @@ final class RelayCore: @unchecked Sendable {
             toClient(masked)
         case PostgresMessageType.noticeResponse:
             toClient(maskMessage(frame, fields: BackendMessages.parseFields(frame)))
+        case PostgresMessageType.parameterStatus:
+            try parameterStatus(frame)
         case PostgresMessageType.notification where masking.scansValues:
             // pg_notify's payload is any text a query chooses: scanned as a value is.
             toClient(try maskNotification(frame))
@@ -686,7 +688,10 @@ final class RelayCore: @unchecked Sendable {
 
     /// The fields of an ErrorResponse or NoticeResponse that carry free text and so may quote
     /// values: message, detail, hint, context and internal query.
-    static let textFields: [Character] = ["M", "D", "H", "W", "q"]
+    /// Every field but severity and SQLSTATE: a RAISE can put a value in any of them
+    /// (message, detail, hint, context, internal query, schema, table, column, data type,
+    /// constraint names, file, routine).
+    static let textFields: [Character] = ["M", "D", "H", "W", "q", "s", "t", "c", "d", "n", "F", "R", "P", "p", "L"]
 
     /// Masks the free-text fields of an ErrorResponse or NoticeResponse.
     private func maskMessage(_ frame: PostgresFrame, fields: [Character: String]) -> PostgresFrame {
@@ -710,14 +715,49 @@ final class RelayCore: @unchecked Sendable {
         return PostgresFrame(type: frame.type, payload: payload)
     }
 
+    /// A setting the server reports changed. On a guarded connection, one that leaves the
+    /// session unparseable for the gateway (`standard_conforming_strings` off, an encoding
+    /// whose characters hold a backslash byte: set by a function, a pg_settings UPDATE, a
+    /// role default) ends the session: nothing after it could be inspected. A reported value
+    /// is a value a query chose (`SET application_name = email`): scanned like one.
+    private func parameterStatus(_ frame: PostgresFrame) throws(PostgresProtocolError) {
+        let (name, value) = try BackendMessages.parseParameterStatus(frame)
+        if connectionPolicy.isGuarded, let reason = SessionSettings.refusal(reported: name, value: value) {
+            let message = "access gateway: the session was ended: \(reason)"
+            metrics.decision("block", connection: connection.name)
+            recorder?.record(RecordingEvent(type: "error", decision: "block", rule: "session-integrity", error: message))
+            audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: "\(name) = \(value)", rule: "session-integrity", detail: reason)
+            toClient(BackendMessages.error("42501", message, severity: "FATAL"))
+            flushClient()
+            client.close(promise: nil)
+            upstreamChannel.close(promise: nil)
+            return
+        }
+        guard masking.scansValues else {
+            toClient(frame)
+            return
+        }
+        var hits = MaskingHits()
+        let masked = masking.mask(value, hits: &hits)
+        guard !hits.isEmpty else {
+            toClient(frame)
+            return
+        }
+        countMasked(hits)
+        toClient(BackendMessages.parameterStatus(name, masked))
+    }
+
     /// Masks a NotificationResponse's payload (process ID and channel stay).
     private func maskNotification(_ frame: PostgresFrame) throws(PostgresProtocolError) -> PostgresFrame {
         var notification = try BackendMessages.parseNotification(frame)
         var hits = MaskingHits()
         let masked = masking.mask(notification.payload, hits: &hits)
+        // The channel is a name the query chose (NOTIFY "jane@example.com"): scanned too.
+        let channel = masking.mask(notification.channel, hits: &hits)
         guard !hits.isEmpty else { return frame }
         countMasked(hits)
         notification.payload = masked
+        notification.channel = channel
         return BackendMessages.notification(notification)
     }
 

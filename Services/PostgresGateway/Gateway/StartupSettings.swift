@@ -1,3 +1,5 @@
+import GatewayPolicy
+
 /// The settings a client's start-up packet asks the server to apply: the parameters the
 /// gateway passes on (`search_path`, `TimeZone`, ...) and each `-c name=value` or
 /// `--name=value` in `options` (libpq's `PGOPTIONS`). Each is a `SET` the client did not send
@@ -43,6 +45,17 @@ struct StartupSettings {
             }
         }
         return settings
+    }
+
+    /// Why the start-up parameters or the server's first ParameterStatus reports leave a
+    /// guarded session one the gateway's parser would read differently from the server (an
+    /// encoding whose characters hold a backslash byte, `standard_conforming_strings` off),
+    /// or nil. `client_encoding` is a format parameter and otherwise passes unchecked.
+    static func integrityRefusal(parameters: [String: String]) -> String? {
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
+            if let reason = SessionSettings.refusal(reported: name, value: value) { return reason }
+        }
+        return nil
     }
 
     /// What the server's `pg_split_opts` splits at (C's `isspace`).

@@ -93,6 +93,15 @@ public enum BackendMessages {
         return PostgresFrame(type: PostgresMessageType.notification, payload: payload)
     }
 
+    /// A ParameterStatus: the setting's name and its new value.
+    public static func parseParameterStatus(_ frame: PostgresFrame) throws(PostgresProtocolError) -> (name: String, value: String) {
+        var payload = frame.payload
+        guard let name = payload.readCString(), let value = payload.readCString(), payload.readableBytes == 0 else {
+            throw .malformed("parameter status")
+        }
+        return (name, value)
+    }
+
     public static func parseFields(_ frame: PostgresFrame) -> [Character: String] {
         var payload = frame.payload
         var fields: [Character: String] = [:]

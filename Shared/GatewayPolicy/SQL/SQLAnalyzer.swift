@@ -1,0 +1,83 @@
+/// One statement of a query string and what its parse tree says.
+public struct AnalyzedStatement: Sendable, Hashable {
+    public struct Prepared: Sendable, Hashable {
+        public var name: String
+        public var findings: SQLFindings
+    }
+
+    /// The statement's text, trimmed, without its `;`.
+    public var text: String
+    public var findings: SQLFindings
+    /// What this statement PREPAREs by name: the session keeps it for later EXECUTEs.
+    public var prepares: [Prepared]
+}
+
+/// Reads SQL with PostgreSQL's parser and says what each statement does.
+public enum SQLAnalyzer {
+    public static func analyze(_ sql: String, session: SQLSession = SQLSession()) -> [AnalyzedStatement] {
+        analyze(sql, session: session, nesting: 0)
+    }
+
+    /// The findings of every statement in `sql`, together (for a body inside a statement).
+    static func findings(of sql: String, session: SQLSession, nesting: Int) -> SQLFindings {
+        analyze(sql, session: session, nesting: nesting).reduce(into: SQLFindings()) { $0.formUnion($1.findings) }
+    }
+
+    static func analyze(_ sql: String, session: SQLSession, nesting: Int) -> [AnalyzedStatement] {
+        let bytes = Array(sql.utf8)
+        switch PgQuery.parse(sql) {
+        case .success(let tree):
+            var preparedHere: [String: SQLFindings] = [:]
+            let ranges = SQLSplitter.statementRanges(tree, count: bytes.count)
+            return zip(tree["stmts"]?.elements ?? [], ranges).map { raw, range in
+                let text = String(decoding: bytes[range], as: UTF8.self)
+                var classifier = ParseTreeClassifier(session: session, preparedHere: preparedHere, nesting: nesting)
+                if let statement = raw["stmt"] { classifier.classify(statement, text: text) }
+                for prepared in classifier.prepares { preparedHere[prepared.name, default: SQLFindings()].formUnion(prepared.findings) }
+                return AnalyzedStatement(
+                    text: text.trimmingSQLWhitespace(), findings: classifier.findings,
+                    prepares: classifier.prepares.map { AnalyzedStatement.Prepared(name: $0.name, findings: $0.findings) }
+                )
+            }
+        case .failure:
+            // One statement the grammar rejects fails the whole string: find which, by the
+            // scanner's split, and analyse the others as they are.
+            let ranges = SQLSplitter.ranges(of: sql, count: bytes.count)
+            if ranges.count > 1 {
+                var session = session
+                return ranges.flatMap { range -> [AnalyzedStatement] in
+                    let statements = analyze(String(decoding: bytes[range], as: UTF8.self), session: session, nesting: nesting)
+                    for statement in statements { for prepared in statement.prepares { session.prepare(prepared.name, prepared.findings) } }
+                    return statements
+                }
+            }
+            let text = sql.trimmingSQLWhitespace()
+            if text.isEmpty || SQLSplitter.normalized(text).isEmpty { return [] }
+            return [AnalyzedStatement(text: text, findings: rejected(sql), prepares: [])]
+        }
+    }
+
+    /// Text the parser rejects. It is opaque when it holds any word a decided construct
+    /// needs; text with none of them holds no statement any check decides on, and the
+    /// server, whose grammar this is, rejects it as well.
+    static func rejected(_ sql: String) -> SQLFindings {
+        var text = sql
+        let relevant = text.withUTF8 { bytes in analysisWords.contains { ASCIISearch.contains($0, in: bytes) } }
+        guard relevant else { return SQLFindings() }
+        var message = "the PostgreSQL parser cannot read it"
+        if case .failure(let error) = PgQuery.parse(sql) { message += " (\(error.message))" }
+        return SQLFindings(opaque: [message])
+    }
+
+    /// Every word (as lowercase ASCII) at least one of which the text of any statement with a
+    /// kind, an opaque construct or a setting the gateway refuses contains, written in ASCII
+    /// without a backslash: statement verbs, the functions the analysis names, and `uescape`
+    /// (an identifier spelled with escapes of another character than the backslash).
+    public static let analysisWords: [[UInt8]] = [
+        "insert", "update", "delete", "merge", "copy", "truncate",
+        "create", "alter", "drop", "reindex", "comment", "security", "import", "refresh", "reassign",
+        "grant", "revoke", "do", "execute", "prepare", "set", "dblink",
+        // pg_terminate_backend, pg_cancel_backend (ASCIISearch compares letters and digits).
+        "backend", "uescape",
+    ].map { Array($0.utf8) }
+}
