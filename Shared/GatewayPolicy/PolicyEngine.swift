@@ -54,7 +54,7 @@ public struct PolicyEngine: Sendable {
 
     private func decide(_ units: [Unit], policy: ConnectionPolicy) -> Decision {
         for unit in units {
-            for rule in policy.guardrails where Self.matches(pattern: rule.pattern, statement: rule.statement, text: unit.text, kinds: unit.findings.kinds) {
+            for rule in policy.guardrails where Self.matches(pattern: rule.pattern, statement: rule.statement, unit: unit) {
                 return .block(rule: rule.name, message: rule.effectiveMessage, statement: unit.text)
             }
         }
@@ -68,7 +68,7 @@ public struct PolicyEngine: Sendable {
             }
         }
         for unit in units {
-            for rule in policy.approvals where Self.matches(pattern: rule.pattern, statement: rule.statement, text: unit.text, kinds: unit.findings.kinds) {
+            for rule in policy.approvals where Self.matches(pattern: rule.pattern, statement: rule.statement, unit: unit) {
                 return .hold(rule: rule, statement: unit.text)
             }
         }
@@ -94,7 +94,7 @@ public struct PolicyEngine: Sendable {
         case .sql:
             let statements = SQLAnalyzer.analyze(command.text)
             return !statements.isEmpty && statements.allSatisfy {
-                Self.matches(pattern: rule.pattern, statement: rule.statement, text: SQLSplitter.normalized($0.text), kinds: $0.findings.kinds)
+                Self.matches(pattern: rule.pattern, statement: rule.statement, unit: Unit(text: SQLSplitter.normalized($0.text), findings: $0.findings))
             }
         case .shell, .exec:
             return Self.matches(pattern: rule.pattern, statement: rule.statement, text: command.text, kinds: [])
@@ -125,6 +125,15 @@ public struct PolicyEngine: Sendable {
             return policy.guardrails.allSatisfy { excluded(pattern: $0.pattern, statement: $0.statement) }
                 && policy.approvals.allSatisfy { excluded(pattern: $0.pattern, statement: $0.statement) }
         }
+    }
+
+    /// A statement matches a rule's pattern when its text or the text of a statement inside
+    /// it does, and its kind when it is (or holds a statement) of that kind.
+    static func matches(pattern: PatternMatcher?, statement: StatementKind?, unit: Unit) -> Bool {
+        if pattern == nil && statement == nil { return false }
+        if let statement, !unit.findings.kinds.contains(statement) { return false }
+        guard let pattern else { return true }
+        return pattern.matches(unit.text) || unit.findings.innerStatements.contains { pattern.matches(SQLSplitter.normalized($0)) }
     }
 
     static func matches(pattern: PatternMatcher?, statement: StatementKind?, text: String, kinds: Set<StatementKind>) -> Bool {

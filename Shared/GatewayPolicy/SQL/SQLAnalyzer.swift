@@ -20,7 +20,10 @@ public enum SQLAnalyzer {
 
     /// The findings of every statement in `sql`, together (for a body inside a statement).
     static func findings(of sql: String, session: SQLSession, nesting: Int) -> SQLFindings {
-        analyze(sql, session: session, nesting: nesting).reduce(into: SQLFindings()) { $0.formUnion($1.findings) }
+        analyze(sql, session: session, nesting: nesting).reduce(into: SQLFindings()) {
+            $0.innerStatements.append($1.text)
+            $0.formUnion($1.findings)
+        }
     }
 
     static func analyze(_ sql: String, session: SQLSession, nesting: Int) -> [AnalyzedStatement] {

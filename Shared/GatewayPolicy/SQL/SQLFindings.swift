@@ -10,6 +10,10 @@ public struct SQLFindings: Sendable, Hashable {
     public var unsafeSettings: [String] = []
     /// `COPY ... TO STDOUT`: rows the column masker does not see as rows.
     public var copiesToClient = false
+    /// The text of each statement found inside this one (a DO block's or function's body,
+    /// a constant EXECUTE string, decoded): patterns are matched against these too, so
+    /// `EXECUTE 'DR' || 'OP TABLE t'` meets a pattern written for `DROP TABLE`.
+    public var innerStatements: [String] = []
 
     public init(kinds: Set<StatementKind> = [], opaque: [String] = [], unsafeSettings: [String] = []) {
         self.kinds = kinds
@@ -22,5 +26,6 @@ public struct SQLFindings: Sendable, Hashable {
         for reason in other.opaque where !opaque.contains(reason) { opaque.append(reason) }
         for reason in other.unsafeSettings where !unsafeSettings.contains(reason) { unsafeSettings.append(reason) }
         copiesToClient = copiesToClient || other.copiesToClient
+        innerStatements += other.innerStatements
     }
 }
