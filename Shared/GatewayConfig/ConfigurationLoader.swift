@@ -94,6 +94,15 @@ public struct ConfigurationLoader: Sendable {
             let audience = node.string("audience")
             let claim = node.string("groups_claim", default: "groups") ?? "groups"
             let jwksFile = node.optionalString("jwks_file").map(path)
+            let maxTokenBytes = node.int("max_token_bytes", default: 8192, range: 512...(1 << 20)) ?? 8192
+            var sessionExpiry = IdentitySettings.SessionExpiry.end
+            if let text = node.optionalString("session_expiry") {
+                if let value = IdentitySettings.SessionExpiry(rawValue: text) {
+                    sessionExpiry = value
+                } else {
+                    node.error("must be end or keep (got \"\(text)\")", key: "session_expiry")
+                }
+            }
             if let issuer, URL(string: issuer)?.scheme == nil {
                 node.error("must be an https:// (or, on loopback, http://) URL", key: "issuer")
             }
@@ -101,7 +110,10 @@ public struct ConfigurationLoader: Sendable {
                 node.error("cannot read \(jwksFile)", key: "jwks_file")
             }
             guard let issuer, let audience else { return nil }
-            return IdentitySettings(issuer: issuer, audience: audience, groupsClaim: claim, jwksFile: jwksFile)
+            return IdentitySettings(
+                issuer: issuer, audience: audience, groupsClaim: claim, jwksFile: jwksFile,
+                maxTokenBytes: maxTokenBytes, sessionExpiry: sessionExpiry
+            )
         }
 
         func readState(_ node: ConfigNode) -> StateSettings? {
@@ -273,10 +285,26 @@ public struct ConfigurationLoader: Sendable {
             )
         }
 
-        func readMatchers(_ node: ConfigNode, kind: ServiceKind?) -> (PatternMatcher?, StatementKind?, Bool) {
+        func readMatchers(_ node: ConfigNode, kind: ServiceKind?) -> (PatternMatcher?, StatementKind?, CommandMatcher?, Bool) {
             var pattern: PatternMatcher?
             var statement: StatementKind?
+            var command: CommandMatcher?
             var valid = true
+            if let program = node.optionalString("command") {
+                let flags = node.stringList("flags")
+                if program.isEmpty || program.contains("/") || program.contains(where: \.isWhitespace) {
+                    node.error("must be a program's name, without a path or arguments (got \"\(program)\")", key: "command")
+                    valid = false
+                } else if let kind, kind == .postgres {
+                    node.error("commands apply to ssh and kube connections only", key: "command")
+                    valid = false
+                } else {
+                    command = CommandMatcher(command: program, flags: flags)
+                }
+            } else if node.child("flags").isPresent {
+                node.error("flags need a command", key: "flags")
+                valid = false
+            }
             if let source = node.optionalString("pattern") {
                 do {
                     pattern = try PatternMatcher(source)
@@ -298,26 +326,26 @@ public struct ConfigurationLoader: Sendable {
                     valid = false
                 }
             }
-            if pattern == nil && statement == nil && valid {
-                node.error("needs a pattern or a statement")
+            if pattern == nil && statement == nil && command == nil && valid {
+                node.error("needs a pattern, a statement or a command")
                 valid = false
             }
-            return (pattern, statement, valid)
+            return (pattern, statement, command, valid)
         }
 
         func readGuardrail(_ node: ConfigNode, kind: ServiceKind?) -> Guardrail? {
             defer { node.rejectUnknownKeys() }
             let name = node.string("name")
-            let (pattern, statement, valid) = readMatchers(node, kind: kind)
+            let (pattern, statement, command, valid) = readMatchers(node, kind: kind)
             let message = node.optionalString("message")
             guard let name, valid else { return nil }
-            return Guardrail(name: name, pattern: pattern, statement: statement, message: message)
+            return Guardrail(name: name, pattern: pattern, statement: statement, command: command, message: message)
         }
 
         func readApproval(_ node: ConfigNode, kind: ServiceKind?) -> ApprovalRule? {
             defer { node.rejectUnknownKeys() }
             let name = node.string("name")
-            let (pattern, statement, valid) = readMatchers(node, kind: kind)
+            let (pattern, statement, command, valid) = readMatchers(node, kind: kind)
             let reviewers = node.stringList("reviewer_groups", required: true)
             if node.child("reviewer_groups").isPresent && reviewers.isEmpty { node.error("must name at least one group", key: "reviewer_groups") }
             let minApprovals = node.int("min_approvals", default: 1, range: 1...100) ?? 1
@@ -340,7 +368,7 @@ public struct ConfigurationLoader: Sendable {
             }
             guard let name, valid, !reviewers.isEmpty else { return nil }
             return ApprovalRule(
-                name: name, pattern: pattern, statement: statement, reviewerGroups: reviewers,
+                name: name, pattern: pattern, statement: statement, command: command, reviewerGroups: reviewers,
                 minApprovals: minApprovals, requireAllGroups: requireAll, timeout: timeout, grant: grant
             )
         }

@@ -36,16 +36,32 @@ public struct GatewayConfiguration: Sendable {
 }
 
 public struct IdentitySettings: Sendable, Hashable {
+    /// What happens to a session when its token expires.
+    public enum SessionExpiry: String, Sendable, Hashable, CaseIterable {
+        /// The session is ended with the protocol's own error, and audited (the default).
+        case end
+        /// The session goes on; only new sessions need a valid token.
+        case keep
+    }
+
     public var issuer: String
     public var audience: String
     public var groupsClaim: String
     public var jwksFile: String?
+    /// Tokens longer than this are refused before any parsing (`max_token_bytes`, 8 KiB).
+    public var maxTokenBytes: Int
+    public var sessionExpiry: SessionExpiry
 
-    public init(issuer: String, audience: String, groupsClaim: String = "groups", jwksFile: String? = nil) {
+    public init(
+        issuer: String, audience: String, groupsClaim: String = "groups", jwksFile: String? = nil,
+        maxTokenBytes: Int = 8192, sessionExpiry: SessionExpiry = .end
+    ) {
         self.issuer = issuer
         self.audience = audience
         self.groupsClaim = groupsClaim
         self.jwksFile = jwksFile
+        self.maxTokenBytes = maxTokenBytes
+        self.sessionExpiry = sessionExpiry
     }
 }
 

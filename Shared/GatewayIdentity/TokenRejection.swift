@@ -2,6 +2,7 @@
 public struct TokenRejection: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Code: String, Sendable, Hashable {
         case malformed
+        case tooLarge = "too_large"
         case unsignedAlgorithm = "alg_none"
         case hmacAlgorithm = "alg_hmac"
         case unsupportedAlgorithm = "alg_unsupported"

@@ -9,9 +9,15 @@ import NIOCore
 /// Verifies OIDC tokens against the configured issuer's keys.
 ///
 /// Keys come from discovery (`{issuer}/.well-known/openid-configuration` → `jwks_uri`) or
-/// from `jwks_file`. An unknown `kid` triggers one refetch, at most once per
-/// `refetchInterval`; the whole set is also refreshed every `refreshInterval`, so a key the
+/// from `jwks_file`. The whole set is refreshed every `refreshInterval`, so a key the
 /// issuer rotated out stops being accepted without a restart.
+///
+/// An unknown `kid` refetches the set, so a key the issuer just rotated in is found. A burst
+/// of tokens with made-up kids must not spend that allowance for everyone: refetches for
+/// unknown kids are spaced `unknownKeySpacing` apart (not `refetchInterval`), a token that
+/// arrives within the spacing waits for the next fetch instead of being refused, and a kid
+/// still unknown after a fetch is not fetched for again within `refetchInterval`. An
+/// attacker can cause at most one fetch per spacing; a legitimate new key is found within it.
 public actor TokenVerifier {
     public static let leeway: TimeInterval = 60
     static let acceptedAlgorithms: Set<String> = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
@@ -27,12 +33,17 @@ public actor TokenVerifier {
     private var lastUnknownKeyRefetch: Date?
     private var lastError: String?
     private var inFlight: Task<Void, Never>?
+    private let unknownKeySpacing: TimeInterval
+    /// Kids looked for after a fetch and still absent, with when; bounded.
+    private var knownUnknown: [String: Date] = [:]
+    static let knownUnknownLimit = 4096
 
     public init(
         settings: IdentitySettings, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "gateway.identity"),
-        refetchInterval: TimeInterval = 30, refreshInterval: TimeInterval = 300,
+        refetchInterval: TimeInterval = 30, refreshInterval: TimeInterval = 300, unknownKeySpacing: TimeInterval = 2,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.unknownKeySpacing = unknownKeySpacing
         self.settings = settings
         self.httpClient = httpClient
         self.logger = logger
@@ -90,6 +101,11 @@ public actor TokenVerifier {
     }
 
     public func verify(_ token: String) async throws(TokenRejection) -> Identity {
+        // Before any parsing: a token of megabytes is not read.
+        let size = token.utf8.count
+        guard size <= settings.maxTokenBytes else {
+            throw TokenRejection(.tooLarge, "the token is \(size) bytes; at most \(settings.maxTokenBytes) are accepted")
+        }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Base64URL.decode(String(parts[0])),
               let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
@@ -107,10 +123,9 @@ public actor TokenVerifier {
         if key == nil, keySet == nil {
             await rateLimitedRefetch()
             key = lookup(kid)
-        } else if key == nil, lastUnknownKeyRefetch.map({ now().timeIntervalSince($0) >= refetchInterval }) ?? true {
-            // An unknown kid: the issuer may have rotated. One refetch per `refetchInterval`.
-            lastUnknownKeyRefetch = now()
-            await sharedRefresh()
+        } else if key == nil {
+            // An unknown kid: the issuer may have rotated.
+            await refetch(forUnknown: kid)
             key = lookup(kid)
         }
         guard let keySet else { throw TokenRejection(.keysUnavailable, "the issuer's keys are not available") }
@@ -128,6 +143,34 @@ public actor TokenVerifier {
             throw TokenRejection(.badSignature, "the signature does not verify")
         }
         return try validate(claims)
+    }
+
+    /// One refetch for a kid not in the set, spaced from the last such refetch by
+    /// `unknownKeySpacing` (waiting out the rest of the spacing rather than refusing), unless
+    /// this kid was already looked for after a fetch within `refetchInterval`.
+    private func refetch(forUnknown kid: String?) async {
+        let identifier = kid ?? ""
+        if let seen = knownUnknown[identifier], now().timeIntervalSince(seen) < refetchInterval { return }
+        if let last = lastUnknownKeyRefetch {
+            let wait = unknownKeySpacing - now().timeIntervalSince(last)
+            if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1)) }
+        }
+        // Another caller may have fetched while this one waited.
+        if lookup(kid) != nil { return }
+        if lastUnknownKeyRefetch.map({ now().timeIntervalSince($0) >= unknownKeySpacing }) ?? true {
+            lastUnknownKeyRefetch = now()
+            await sharedRefresh()
+        } else if let task = inFlight {
+            await task.value
+        }
+        if lookup(kid) == nil {
+            if knownUnknown.count >= Self.knownUnknownLimit {
+                let cutoff = now().addingTimeInterval(-refetchInterval)
+                knownUnknown = knownUnknown.filter { $0.value > cutoff }
+                if knownUnknown.count >= Self.knownUnknownLimit { knownUnknown.removeAll() }
+            }
+            knownUnknown[identifier] = now()
+        }
     }
 
     private func lookup(_ kid: String?) -> JSONWebKeySet.Key? {

@@ -10,6 +10,7 @@ public struct ApprovalRule: Sendable, Hashable {
     public var name: String
     public var pattern: PatternMatcher?
     public var statement: StatementKind?
+    public var command: CommandMatcher?
     public var reviewerGroups: [String]
     public var minApprovals: Int
     public var requireAllGroups: Bool
@@ -18,13 +19,14 @@ public struct ApprovalRule: Sendable, Hashable {
     public var grant: Grant
 
     public init(
-        name: String, pattern: PatternMatcher? = nil, statement: StatementKind? = nil,
+        name: String, pattern: PatternMatcher? = nil, statement: StatementKind? = nil, command: CommandMatcher? = nil,
         reviewerGroups: [String], minApprovals: Int = 1, requireAllGroups: Bool = false,
         timeout: Double = 600, grant: Grant = .once
     ) {
         self.name = name
         self.pattern = pattern
         self.statement = statement
+        self.command = command
         self.reviewerGroups = reviewerGroups
         self.minApprovals = minApprovals
         self.requireAllGroups = requireAllGroups

@@ -2,8 +2,11 @@
 public enum CommandKind: String, Sendable, Codable, Hashable {
     /// One SQL query string as sent by a PostgreSQL client; may hold several statements.
     case sql
-    /// A command line: an SSH exec request or one line entered in a shell.
+    /// An SSH exec request: a command line whose standard input is the client's data.
     case shell
+    /// One line entered in an interactive shell: a shell it starts reads the lines the
+    /// gateway goes on checking.
+    case line
     /// A Kubernetes exec argv, evaluated joined by spaces.
     case exec
 }
@@ -12,6 +15,8 @@ public enum CommandKind: String, Sendable, Codable, Hashable {
 public struct Command: Sendable, Hashable {
     public var kind: CommandKind
     public var text: String
+    /// For an exec, the program and its arguments as given (not re-split from `text`).
+    public var argv: [String]?
 
     public init(kind: CommandKind, text: String) {
         self.kind = kind
@@ -20,5 +25,10 @@ public struct Command: Sendable, Hashable {
 
     public static func sql(_ text: String) -> Command { Command(kind: .sql, text: text) }
     public static func shell(_ text: String) -> Command { Command(kind: .shell, text: text) }
-    public static func exec(_ argv: [String]) -> Command { Command(kind: .exec, text: argv.joined(separator: " ")) }
+    public static func line(_ text: String) -> Command { Command(kind: .line, text: text) }
+    public static func exec(_ argv: [String]) -> Command {
+        var command = Command(kind: .exec, text: argv.joined(separator: " "))
+        command.argv = argv
+        return command
+    }
 }

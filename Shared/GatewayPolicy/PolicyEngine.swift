@@ -27,6 +27,8 @@ public struct PolicyEngine: Sendable {
     struct Unit {
         var text: String
         var findings: SQLFindings
+        /// For a command line: the programs it runs, and what is not known until it runs.
+        var shell: ShellFindings? = nil
     }
 
     /// `precheck: false` parses and classifies every statement even where the pre-check
@@ -47,18 +49,51 @@ public struct PolicyEngine: Sendable {
             }
             let patterns = Self.hasPatterns(policy)
             return statements.map { Unit(text: patterns ? SQLSplitter.normalized($0.text) : $0.text, findings: $0.findings) }
-        case .shell, .exec:
-            return [Unit(text: command.text, findings: SQLFindings())]
+        case .shell, .line, .exec:
+            var findings = SQLFindings()
+            let shell = Self.shellFindings(of: command)
+            // Patterns see the line as typed and each program with its arguments, quotes
+            // removed (`r''m -rf` is `rm -rf`).
+            findings.innerStatements = shell.invocations.map(\.normalizedText)
+            findings.opaque = shell.opaque
+            return [Unit(text: command.text, findings: findings, shell: shell)]
+        }
+    }
+
+    static func shellFindings(of command: Command) -> ShellFindings {
+        switch command.kind {
+        case .line:
+            return ShellAnalyzer.analyze(command.text, context: .terminal)
+        case .exec:
+            guard let argv = command.argv else { return ShellAnalyzer.analyze(command.text, context: .data) }
+            var findings = ShellFindings()
+            ShellAnalyzer.resolve(
+                argv.map { ShellWord(text: $0) }[...], command: ShellSimpleCommand(words: []), context: .data, depth: 0,
+                runtimeArguments: false, into: &findings
+            )
+            return findings
+        default:
+            return ShellAnalyzer.analyze(command.text, context: .data)
         }
     }
 
     private func decide(_ units: [Unit], policy: ConnectionPolicy) -> Decision {
         for unit in units {
-            for rule in policy.guardrails where Self.matches(pattern: rule.pattern, statement: rule.statement, unit: unit) {
+            for rule in policy.guardrails where Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: unit) == .yes {
                 return .block(rule: rule.name, message: rule.effectiveMessage, statement: unit.text)
             }
         }
         guard policy.isGuarded else { return .allow }
+        // A rule's program with options that are not known until it runs: opaque.
+        var units = units
+        for index in units.indices {
+            for rule in policy.guardrails.map(\.command) + policy.approvals.map(\.command) {
+                guard let rule, let shell = units[index].shell else { continue }
+                for invocation in shell.invocations where rule.match(invocation) == .unknown {
+                    units[index].findings.opaque.append("the options given to \(invocation.name) are not known until it runs")
+                }
+            }
+        }
         for unit in units {
             if let reason = unit.findings.unsafeSettings.first {
                 return .block(rule: "session-integrity", message: "blocked: \(reason)", statement: unit.text)
@@ -68,7 +103,7 @@ public struct PolicyEngine: Sendable {
             }
         }
         for unit in units {
-            for rule in policy.approvals where Self.matches(pattern: rule.pattern, statement: rule.statement, unit: unit) {
+            for rule in policy.approvals where Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: unit) == .yes {
                 return .hold(rule: rule, statement: unit.text)
             }
         }
@@ -94,10 +129,12 @@ public struct PolicyEngine: Sendable {
         case .sql:
             let statements = SQLAnalyzer.analyze(command.text)
             return !statements.isEmpty && statements.allSatisfy {
-                Self.matches(pattern: rule.pattern, statement: rule.statement, unit: Unit(text: SQLSplitter.normalized($0.text), findings: $0.findings))
+                Self.matches(pattern: rule.pattern, statement: rule.statement, command: nil, unit: Unit(text: SQLSplitter.normalized($0.text), findings: $0.findings)) == .yes
             }
-        case .shell, .exec:
-            return Self.matches(pattern: rule.pattern, statement: rule.statement, text: command.text, kinds: [])
+        case .shell, .line, .exec:
+            var session = SQLSession()
+            let units = units(of: command, policy: ConnectionPolicy(connection: "", allowGroups: [], approvals: [rule]), session: &session, precheck: false)
+            return units.allSatisfy { Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: $0) == .yes }
         }
     }
 
@@ -128,18 +165,19 @@ public struct PolicyEngine: Sendable {
     }
 
     /// A statement matches a rule's pattern when its text or the text of a statement inside
-    /// it does, and its kind when it is (or holds a statement) of that kind.
-    static func matches(pattern: PatternMatcher?, statement: StatementKind?, unit: Unit) -> Bool {
-        if pattern == nil && statement == nil { return false }
-        if let statement, !unit.findings.kinds.contains(statement) { return false }
-        guard let pattern else { return true }
-        return pattern.matches(unit.text) || unit.findings.innerStatements.contains { pattern.matches(SQLSplitter.normalized($0)) }
-    }
-
-    static func matches(pattern: PatternMatcher?, statement: StatementKind?, text: String, kinds: Set<StatementKind>) -> Bool {
-        if pattern == nil && statement == nil { return false }
-        if let pattern, !pattern.matches(text) { return false }
-        if let statement, !kinds.contains(statement) { return false }
-        return true
+    /// it does, and its kind when it is (or holds a statement) of that kind; a command line
+    /// matches a pattern when the line or one of its programs with its arguments does, and a
+    /// command rule when one of its programs is the rule's with the rule's flags.
+    static func matches(pattern: PatternMatcher?, statement: StatementKind?, command: CommandMatcher?, unit: Unit) -> CommandMatcher.Match {
+        if pattern == nil && statement == nil && command == nil { return .no }
+        if let statement, !unit.findings.kinds.contains(statement) { return .no }
+        if let command {
+            let matches = unit.shell?.invocations.map(command.match) ?? []
+            guard matches.contains(.yes) else { return .no }
+        }
+        guard let pattern else { return .yes }
+        if pattern.matches(unit.text) { return .yes }
+        let normalize = unit.shell == nil
+        return unit.findings.innerStatements.contains { pattern.matches(normalize ? SQLSplitter.normalized($0) : $0) } ? .yes : .no
     }
 }

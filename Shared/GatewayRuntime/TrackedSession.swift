@@ -1,5 +1,6 @@
 import Foundation
 import GatewayConfig
+import GatewayIdentity
 import GatewayPolicy
 import GatewayRecording
 import GatewayState
@@ -17,11 +18,14 @@ public final class TrackedSession: Sendable {
     public let recorder: SessionRecorder?
     public let record: SessionRecord
     let logger: Logger
+    /// Ends the session when its token expires (`identity.session_expiry: end`).
+    private let expiry: Task<Void, Never>?
 
     private init(
         id: String, environment: GatewayEnvironment, identity: Identity, connection: ConnectionConfiguration, clientAddress: String,
-        recorder: SessionRecorder?, record: SessionRecord, logger: Logger
+        recorder: SessionRecorder?, record: SessionRecord, logger: Logger, expiry: Task<Void, Never>?
     ) {
+        self.expiry = expiry
         self.id = id
         self.environment = environment
         self.identity = identity
@@ -64,15 +68,44 @@ public final class TrackedSession: Sendable {
         environment.metrics.sessionStarted(connection: connection.name)
         await environment.audit.record("connect", identity: identity, connection: connection.name, session: id, clientAddress: clientAddress)
         logger.info("session started", metadata: ["gateway.connection": "\(connection.name)", "gateway.user": "\(identity.subject)"])
+        var expiry: Task<Void, Never>?
+        if environment.configuration.identity.sessionExpiry == .end {
+            expiry = Task { [recorder] in
+                await Self.endAtExpiry(
+                    id: id, environment: environment, identity: identity, connection: connection.name,
+                    clientAddress: clientAddress, recorder: recorder, terminate: terminate
+                )
+            }
+        }
         return TrackedSession(
             id: id, environment: environment, identity: identity, connection: connection, clientAddress: clientAddress,
-            recorder: recorder, record: record, logger: logger
+            recorder: recorder, record: record, logger: logger, expiry: expiry
         )
+    }
+
+    /// Waits until the token is past its expiry (as verification counts it: with the same
+    /// leeway), then records, audits and ends the session with the protocol's own message.
+    private static func endAtExpiry(
+        id: String, environment: GatewayEnvironment, identity: Identity, connection: String, clientAddress: String,
+        recorder: SessionRecorder?, terminate: @Sendable (String) async -> Void
+    ) async {
+        let end = identity.expiresAt.addingTimeInterval(TokenVerifier.leeway)
+        let wait = end.timeIntervalSinceNow
+        if wait > 0 {
+            do { try await Task.sleep(for: .milliseconds(Int(min(wait, 1e9) * 1000) + 1)) } catch { return }
+        }
+        guard !Task.isCancelled else { return }
+        let message = "the session's token expired at \(identity.expiresAt.formatted(.iso8601)); reconnect with a fresh token"
+        recorder?.record(RecordingEvent(type: "error", decision: "kill", rule: "session_expiry", error: message))
+        environment.metrics.decision("kill", connection: connection)
+        await environment.audit.record("kill", identity: identity, connection: connection, session: id, rule: "session_expiry", detail: message, clientAddress: clientAddress)
+        await terminate(message)
     }
 
     /// Marks the session ended (or killed, when an administrator asked), seals the recording
     /// and audits the disconnect. Call once.
     public func end() async {
+        expiry?.cancel()
         var status = SessionStatus.ended
         if (try? await environment.store.session(id: id))?.killRequested == true { status = .killed }
         var ended = record

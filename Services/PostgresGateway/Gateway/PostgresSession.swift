@@ -51,7 +51,10 @@ final class PostgresSession: Sendable {
 
     /// Ends the session from outside (kill, shutdown): cancels a running upstream query (the
     /// server would otherwise finish it before noticing the closed socket), then closes both sides.
-    func terminate() {
+    /// Kill, shutdown or an expired token: the client is told why (a FATAL ErrorResponse, as
+    /// the server ends a backend), the statement in flight is cancelled upstream, both close.
+    func terminate(reason: String) {
+        client.writeAndFlush(BackendMessages.error("57P01", "access gateway: \(reason)", severity: "FATAL")).whenComplete { _ in }
         if let target = cancelTarget.withLock({ $0 }) {
             let upstream = upstreamChannel.withLock { $0 }
             Task {
@@ -241,7 +244,7 @@ final class PostgresSession: Sendable {
 
         let tracked = await TrackedSession.start(
             id: sessionID, environment: environment, identity: identity, connection: connection, clientAddress: clientAddress,
-            logger: logger, terminate: { [weak self] _ in self?.terminate() }
+            logger: logger, terminate: { [weak self] reason in self?.terminate(reason: reason) }
         )
         let recorder = tracked.recorder
         let core = RelayCore(

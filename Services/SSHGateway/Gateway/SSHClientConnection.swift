@@ -192,11 +192,13 @@ final class SSHClientConnection: @unchecked Sendable {
 
     // MARK: - Ending
 
-    /// Kill (admin API) or shutdown: close the client's connection and the target's.
+    /// Kill (admin API), shutdown or an expired token: each open channel is told why on
+    /// stderr, then the client's connection and the target's close.
     func terminate(reason: String) {
         eventLoop.execute {
+            for relay in self.relays.values { relay.endForIdleness("access gateway: \(reason)") }
             self.upstream?.whenSuccess { $0.close(promise: nil) }
-            self.channel.close(promise: nil)
+            self.eventLoop.scheduleTask(in: .milliseconds(200)) { self.channel.close(promise: nil) }
         }
     }
 

@@ -67,6 +67,9 @@ final class SessionChannelRelay: @unchecked Sendable {
     private var editor: ShellLineEditor?
     /// Without a pty the target does not echo: a line is sent only once it is allowed.
     private var unsentLine: [UInt8] = []
+    /// Lines the shell keeps reading into one command (a trailing backslash, an open quote,
+    /// a trailing pipe, a here-document): checked together when the command is complete.
+    private var continuedLines: [String] = []
     private var heldSteps: [ShellLineEditor.Step] = []
     private var lineHeld = false
     private var alternateScreen = false
@@ -407,16 +410,34 @@ final class SessionChannelRelay: @unchecked Sendable {
 
     /// Decides on a line at Enter. Returns false when the line is held (the rest waits).
     private func checkLine(_ line: String, certain: Bool, terminator: UInt8?) -> Bool {
-        let text = line.trimmingCharacters(in: .whitespaces)
-        if text.isEmpty {
+        var text = line.trimmingCharacters(in: .whitespaces)
+        if text.isEmpty, continuedLines.isEmpty {
             submitLine(terminator)
             return true
         }
-        var decision = environment.policy.decide(.shell(text), by: session.identity, on: connection.policy)
+        if hasRules {
+            // The shell runs nothing before the command is complete: the line goes on, and
+            // the whole command is checked at its last line.
+            let whole = (continuedLines + [line]).joined(separator: "\n")
+            if certain, InteractiveLine.isIncomplete(whole), continuedLines.count < 64 {
+                continuedLines.append(line)
+                submitLine(terminator)
+                return true
+            }
+            if !continuedLines.isEmpty { text = whole }
+        }
+        var decision = environment.policy.decide(.line(text), by: session.identity, on: connection.policy)
         if case .allow = decision, !certain {
             decision = .block(
                 rule: "line-editing",
-                message: "the gateway cannot see the whole line (Tab completion, history recall or a Meta key changed it); type the command out in full",
+                message: "the gateway cannot see the whole line (Tab completion, history recall, a paste with control keys or a Meta key changed it); type the command out in full",
+                statement: text
+            )
+        }
+        if case .allow = decision, hasRules, InteractiveLine.expandsHistory(text) {
+            decision = .block(
+                rule: "history-expansion",
+                message: "history expansion (!!, !$, !word, ^old^new) would change the line after the gateway checked it; type the command out, or quote the !",
                 statement: text
             )
         }
@@ -425,6 +446,7 @@ final class SessionChannelRelay: @unchecked Sendable {
         case .allow:
             recorder?.record(RecordingEvent(type: "line", command: text, decision: "allow"))
             environment.audit.enqueue("allow", identity: session.identity, connection: connection.name, session: owner.sessionID, command: text)
+            continuedLines = []
             submitLine(terminator)
             return true
         case .deny(let reason):
@@ -440,7 +462,12 @@ final class SessionChannelRelay: @unchecked Sendable {
             hold(text, rule: rule) { [self] proceed in
                 guard phase == .running else { return }
                 lineHeld = false
-                if proceed { submitLine(terminator) } else { discardLine(message: nil, command: text, rule: rule.name) }
+                if proceed {
+                    continuedLines = []
+                    submitLine(terminator)
+                } else {
+                    discardLine(message: nil, command: text, rule: rule.name)
+                }
                 let steps = heldSteps
                 heldSteps = []
                 runSteps(steps[...])
@@ -467,9 +494,13 @@ final class SessionChannelRelay: @unchecked Sendable {
                 await environment.audit.record("block", identity: session.identity, connection: session.connection.name, session: owner.sessionID, command: command, rule: rule, detail: message)
             }
         }
+        let continued = !continuedLines.isEmpty
+        continuedLines = []
         if pty != nil {
             if let message { writeToClient("\r\n\(message)\r\n", stderr: false) }
-            sendUpstream([0x05, 0x15, 0x0d])
+            // Lines of the command already went to the shell: ^C discards all of it (^U and
+            // Enter would run them); a single line is erased and an empty one submitted.
+            sendUpstream(continued ? [0x03] : [0x05, 0x15, 0x0d])
         } else {
             unsentLine = []
             if let message { writeToClient("\(message)\n", stderr: true) }

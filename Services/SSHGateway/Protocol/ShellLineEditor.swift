@@ -26,6 +26,12 @@ public struct ShellLineEditor: Sendable {
     private var cursor = 0
     private var certain = true
     private var escape = Escape.none
+    /// Inside a bracketed paste (`ESC [200~` ... `ESC [201~`): readline inserts control
+    /// bytes there literally (a ^U, a newline) instead of acting on them.
+    private var pasting = false
+    /// Continuation bytes a UTF-8 character still needs: a byte of 0x80 or more outside a
+    /// character is an 8-bit Meta key (M-b: backward-word), not text.
+    private var utf8Pending = 0
 
     public init() {}
 
@@ -36,6 +42,13 @@ public struct ShellLineEditor: Sendable {
         var steps: [Step] = []
         var pending: [UInt8] = []
         for byte in bytes {
+            if case .none = escape, byte == 0x0d || byte == 0x0a, pasting {
+                // A pasted newline is part of the line readline keeps editing: what runs at
+                // the next Enter is more than one line the gateway would check apart.
+                pending.append(byte)
+                certain = false
+                continue
+            }
             if case .none = escape, byte == 0x0d || byte == 0x0a {
                 if !pending.isEmpty { steps.append(.forward(pending)); pending = [] }
                 steps.append(.enter(line: currentLine, certain: certain, terminator: byte))
@@ -55,6 +68,8 @@ public struct ShellLineEditor: Sendable {
         cursor = 0
         certain = true
         escape = .none
+        pasting = false
+        utf8Pending = 0
     }
 
     private mutating func apply(_ byte: UInt8) {
@@ -80,6 +95,28 @@ public struct ShellLineEditor: Sendable {
             return
         case .none:
             break
+        }
+        if pasting, byte < 0x20 || byte == 0x7f, byte != 0x1b {
+            certain = false
+            return
+        }
+        if byte >= 0x80 {
+            if Self.isContinuation(byte) {
+                if utf8Pending > 0 { utf8Pending -= 1 } else { certain = false }
+            } else if (0xc2...0xf4).contains(byte), utf8Pending == 0 {
+                utf8Pending = byte >= 0xf0 ? 3 : byte >= 0xe0 ? 2 : 1
+            } else {
+                certain = false
+                utf8Pending = 0
+            }
+            line.insert(byte, at: cursor)
+            cursor += 1
+            return
+        }
+        if utf8Pending > 0 {
+            // A character cut short: the lead byte was a Meta key.
+            certain = false
+            utf8Pending = 0
         }
         switch byte {
         case 0x1b: escape = .escape
@@ -109,16 +146,18 @@ public struct ShellLineEditor: Sendable {
     private mutating func applySequence(final: UInt8, parameters: [UInt8]) {
         let parameter = String(decoding: parameters, as: UTF8.self)
         switch final {
-        case UInt8(ascii: "C"): moveRight()
-        case UInt8(ascii: "D"): moveLeft()
-        case UInt8(ascii: "H"): cursor = 0
-        case UInt8(ascii: "F"): cursor = line.count
+        // With a modifier (ESC [1;5D is Ctrl-Left: backward-word) a key does something else.
+        case UInt8(ascii: "C") where parameters.isEmpty: moveRight()
+        case UInt8(ascii: "D") where parameters.isEmpty: moveLeft()
+        case UInt8(ascii: "H") where parameters.isEmpty: cursor = 0
+        case UInt8(ascii: "F") where parameters.isEmpty: cursor = line.count
         case UInt8(ascii: "~"):
             switch parameter {
             case "3": deleteForward()
             case "1", "7": cursor = 0
             case "4", "8": cursor = line.count
-            case "200", "201": break  // bracketed paste markers: the pasted text is typed text
+            case "200": pasting = true
+            case "201": pasting = false
             default: certain = false
             }
         default:

@@ -92,6 +92,34 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    /// The keys policy integrity added: `opaque`, `command`/`flags`, `max_token_bytes`,
+    /// `session_expiry`; opaque reviewers default to the approval rules' groups, or to
+    /// `admin_groups` on a connection without approval rules.
+    @Test func policyIntegrityKeys() throws {
+        var yaml = Self.valid()
+            .replacingOccurrences(of: "  audience: access-gateway\n", with: "  audience: access-gateway\n  max_token_bytes: 4096\n  session_expiry: keep\n")
+            .replacingOccurrences(of: "    record: true", with: "    record: true\n    opaque: block")
+            .replacingOccurrences(of: "guardrails: [{ name: no-rm-rf, pattern: 'rm\\s+-[a-z]*r[a-z]*f', message: \"recursive force delete is blocked\" }]", with: "guardrails: [{ name: no-rm-rf, command: rm, flags: [recursive, force] }]")
+        let configuration = try ConfigurationLoader(environment: environment).load(yaml: yaml)
+        #expect(configuration.identity.maxTokenBytes == 4096)
+        #expect(configuration.identity.sessionExpiry == .keep)
+        let orders = try #require(configuration.connection(named: "orders"))
+        #expect(orders.opaque == .block)
+        #expect(orders.opaqueReviewers == ["dba"])
+        let web = try #require(configuration.connection(named: "web-1"))
+        #expect(web.guardrails[0].command == CommandMatcher(command: "rm", flags: ["recursive", "force"]))
+        #expect(web.opaque == .review)
+        #expect(web.opaqueReviewers == ["security"])
+        yaml = yaml.replacingOccurrences(of: "opaque: block", with: "opaque: sometimes")
+        #expect(errors(yaml).contains { $0.contains("connections[0].opaque") && $0.contains("review, block or allow") })
+        let pathCommand = Self.valid().replacingOccurrences(of: "guardrails: [{ name: no-rm-rf, pattern: 'rm\\s+-[a-z]*r[a-z]*f', message: \"recursive force delete is blocked\" }]", with: "guardrails: [{ name: x, command: /bin/rm }]")
+        #expect(errors(pathCommand).contains { $0.contains("command") && $0.contains("without a path") })
+        let flagsAlone = Self.valid().replacingOccurrences(of: "guardrails: [{ name: no-rm-rf, pattern: 'rm\\s+-[a-z]*r[a-z]*f', message: \"recursive force delete is blocked\" }]", with: "guardrails: [{ name: x, flags: [force] }]")
+        #expect(errors(flagsAlone).contains { $0.contains("flags need a command") })
+        let sqlCommand = Self.valid().replacingOccurrences(of: "- { name: no-unbounded-delete, statement: delete_without_where }", with: "- { name: x, command: rm }")
+        #expect(errors(sqlCommand).contains { $0.contains("ssh and kube connections only") })
+    }
+
     @Test func unknownKeyIsNamed() {
         let yaml = Self.valid().replacingOccurrences(of: "    record: true", with: "    record: true\n    recrod: false")
         #expect(errors(yaml) == ["connections[0].recrod: unknown key"])

@@ -9,12 +9,13 @@ import Testing
 struct TokenVerifierTests {
     func withIssuer(
         groupsClaim: String = "groups", refetchInterval: TimeInterval = 30, refreshInterval: TimeInterval = 300,
+        unknownKeySpacing: TimeInterval = 2, maxTokenBytes: Int = 8192,
         _ body: (TestIdentityProvider, TokenVerifier) async throws -> Void
     ) async throws {
         let idp = try await TestIdentityProvider.start()
         let verifier = TokenVerifier(
-            settings: IdentitySettings(issuer: idp.issuer, audience: idp.audience, groupsClaim: groupsClaim),
-            refetchInterval: refetchInterval, refreshInterval: refreshInterval
+            settings: IdentitySettings(issuer: idp.issuer, audience: idp.audience, groupsClaim: groupsClaim, maxTokenBytes: maxTokenBytes),
+            refetchInterval: refetchInterval, refreshInterval: refreshInterval, unknownKeySpacing: unknownKeySpacing
         )
         do {
             try await body(idp, verifier)
@@ -203,6 +204,57 @@ struct TokenVerifierTests {
                 let code = try await rejection(verifier, "!!!.???.***")
                 #expect(code == .malformed)
             }
+        }
+    }
+
+    /// A token longer than `max_token_bytes` is refused before it is parsed or a key fetched;
+    /// a valid token just under the cap is accepted.
+    @Test func anOversizedTokenIsRefusedUnread() async throws {
+        try await withIssuer(maxTokenBytes: 4096) { idp, verifier in
+            _ = try await verifier.verify(try idp.token())
+            let before = idp.jwksRequests
+            let huge = try idp.token() + String(repeating: "A", count: 3 << 20)
+            #expect(await rejection(verifier, huge) == .tooLarge)
+            let justOver = String(repeating: "a", count: 4097)
+            #expect(await rejection(verifier, justOver) == .tooLarge)
+            #expect(idp.jwksRequests == before)
+            #expect(try await verifier.verify(try idp.token()).subject == "agent-1")
+        }
+    }
+
+    /// A burst of tokens with made-up kids does not spend the refetch allowance: the issuer
+    /// rotates its key in the middle of the burst, and a token signed with the new key is
+    /// accepted (after waiting for the next fetch at most), while the burst causes at most
+    /// one fetch per spacing.
+    @Test func unknownKidsCannotStarveARotatedKey() async throws {
+        try await withIssuer(unknownKeySpacing: 0.3) { idp, verifier in
+            _ = try await verifier.verify(try idp.token(algorithm: .rs256))
+            let before = idp.jwksRequests
+            let started = Date()
+            let strangers = try (0..<40).map { index in
+                try TestIdentityProvider.sign(idp.claims(), with: try TestSigningKey.generate(.es256, kid: "made-up-\(index)"))
+            }
+            let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (index, token) in strangers.enumerated() {
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(index * 10))
+                        return (try? await verifier.verify(token)) != nil
+                    }
+                }
+                // Half-way through the burst, the issuer rotates.
+                try await Task.sleep(for: .milliseconds(150))
+                try idp.rotate(.rs256)
+                let rotated = try idp.token(algorithm: .rs256)
+                // Accepted, not refused: the burst did not spend the refetch allowance (with
+                // one refetch per 30 s for any unknown kid, it was refused here).
+                #expect(try await verifier.verify(rotated).subject == "agent-1")
+                var any = false
+                for try await one in group { any = any || one }
+                return any
+            }
+            #expect(!accepted)
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(idp.jwksRequests - before <= Int(elapsed / 0.3) + 2, "\(idp.jwksRequests - before) fetches in \(elapsed) s")
         }
     }
 

@@ -80,8 +80,7 @@ struct GuardedPostgresFixture {
     func psql(_ commands: [String], connection: String = "guarded", environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         var arguments = ["-X", "-At", "-v", "ON_ERROR_STOP=0", "host=127.0.0.1 port=\(port) dbname=\(connection) user=agent sslmode=disable"]
         for command in commands { arguments += ["-c", command] }
-        let token = try idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"])
-        var env = ["PGPASSWORD": token, "PGCONNECT_TIMEOUT": "10"]
+        var env = ["PGPASSWORD": try idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"]), "PGCONNECT_TIMEOUT": "10"]
         env.merge(environment) { $1 }
         do {
             return (0, try ProcessRunner.run(psqlPath, arguments, environment: env))

@@ -78,6 +78,16 @@ struct SSHGatewayFixture {
                 upstream: \(upstream())
                 allow_groups: [agents]
                 limits: { idle_timeout: 2s }
+              - name: guarded
+                type: ssh
+                upstream: \(upstream())
+                allow_groups: [agents]
+                opaque: block
+                guardrails:
+                  - { name: no-rm-rf, command: rm, flags: [recursive, force], message: "recursive force delete is blocked" }
+                  - { name: no-find-delete, command: find, flags: [delete] }
+                  - { name: no-rm-rf-pattern, pattern: 'rm\\s+-[a-z]*r[a-z]*f' }
+                masking: { entities: [EMAIL] }
               - name: ops-only
                 type: ssh
                 upstream: \(upstream())

@@ -24,12 +24,34 @@ struct ShellLineEditorTests {
         ("\u{1b}[200~rm -rf /\u{1b}[201~\r", "rm -rf /", true),  // bracketed paste is typed text
         ("naïve\u{7f}e\r", "naïve", true),  // backspace removes a whole UTF-8 character
         ("partial\u{03}ls\r", "ls", true),  // ^C discards the line
+        // Keys a line model could get wrong are uncertain, not guessed:
+        ("echo rm -rf /x\u{1b}[1;5Dy\r", "echo rm -rf /xy", false),  // Ctrl-Left is backward-word, not one character
+        ("\u{1b}[200~echo hi\u{15}rm -rf /\u{1b}[201~\r", "echo hirm -rf /", false),  // ^U inside a paste is inserted, not a kill
     ])
     func editsLikeALineEditor(input: String, expected: String, certain: Bool) {
         let result = lines(input)
         #expect(result.count == 1)
         #expect(result.first?.0 == expected)
         #expect(result.first?.1 == certain)
+    }
+
+    /// A newline inside a bracketed paste does not run the line: readline keeps it in the
+    /// buffer until the real Enter, so the lines are not checked one by one.
+    /// An 8-bit Meta key (0xE2 is M-b, backward-word, with readline's convert-meta) is a byte
+    /// that cannot start or continue UTF-8 where it stands: uncertain. Real UTF-8 is text.
+    @Test func eightBitMetaKeysAreUncertain() {
+        var editor = ShellLineEditor()
+        let steps = editor.feed(Array("echo x".utf8) + [0xE2] + Array("y\r".utf8))
+        #expect(steps.contains { if case .enter(_, false, _) = $0 { true } else { false } })
+        var utf8 = ShellLineEditor()
+        let text = utf8.feed(Array("echo \u{e2}\u{20ac}\r".utf8))
+        #expect(text.contains { if case .enter("echo \u{e2}\u{20ac}", true, _) = $0 { true } else { false } })
+    }
+
+    @Test func aPastedNewlineIsNotAnEnter() {
+        let result = lines("\u{1b}[200~echo safe\nrm -rf /\u{1b}[201~\r")
+        #expect(result.count == 1)
+        #expect(result.first?.1 == false)
     }
 
     @Test func everyByteButTheEnterIsForwarded() {

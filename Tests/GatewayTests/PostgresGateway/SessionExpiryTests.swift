@@ -1,0 +1,31 @@
+import Foundation
+import GatewayTesting
+import Testing
+
+/// `identity.session_expiry: end` (the default): a session outlives neither its token nor the
+/// verifier's leeway. The client is told why in the protocol's own terms, and the end is
+/// recorded and audited.
+@Suite("Session ends when its token expires")
+struct SessionExpiryTests {
+    @Test func aPostgresSessionEndsWithItsToken() async throws {
+        let fixture = try await GuardedPostgresFixture.start()
+        // Expired 57 s ago: accepted (60 s leeway), past it three seconds from now.
+        let token = try fixture.idp.token(subject: "agent-1", groups: ["agents"], expiresIn: -57)
+        let result = try fixture.psql(["SELECT 'before-expiry'", "SELECT pg_sleep(6)", "SELECT 'after-expiry'"], environment: ["PGPASSWORD": token])
+        #expect(result.output.contains("before-expiry"), "\(result.output)")
+        #expect(result.output.contains("token expired"), "\(result.output)")
+        #expect(!result.output.contains("after-expiry"), "\(result.output)")
+        let recordings = fixture.directory + "/recordings"
+        var events = ""
+        for _ in 0..<50 {
+            let folders = (try? FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }) ?? []
+            events = folders.compactMap { FileManager.default.contents(atPath: recordings + "/" + $0 + "/events.jsonl") }.map { String(decoding: $0, as: UTF8.self) }.joined()
+            if events.contains("session_expiry") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(events.contains("session_expiry"), "\(events)")
+        // A fresh token still connects.
+        #expect(try fixture.psql(["SELECT 'fresh-ok'"]).output.contains("fresh-ok"))
+        await fixture.stop()
+    }
+}
