@@ -40,6 +40,10 @@ final class RelayCore: @unchecked Sendable {
     private lazy var allowDecisions = metrics.decisionCounter("allow", connection: connection.name)
 
     private var state = RelayState()
+    private var lineageCache: [String: MaskLineage.Outputs] = [:]
+    /// Cursors and prepared statements of the session, for the lineage of FETCH and EXECUTE.
+    private var maskDefinitions = MaskLineage.Definitions()
+    private lazy var maskedColumnNames = Set(connection.masking.columns)
     /// What the session has PREPAREd, so an EXECUTE is decided as what it runs.
     private var sqlSession = SQLSession()
     private lazy var connectionPolicy = connection.policy
@@ -351,6 +355,7 @@ final class RelayCore: @unchecked Sendable {
     }
 
     private func forwardQuery(_ frame: PostgresFrame, _ query: String) {
+        noteDefinitions(query)
         let start = ContinuousClock.now
         if let statements = Self.statements(of: query) {
             state.tracker.simpleQuery(RunningStatement(command: statements[0], start: start), then: statements.dropFirst())
@@ -378,6 +383,7 @@ final class RelayCore: @unchecked Sendable {
     }
 
     private func forwardParse(_ frame: PostgresFrame, _ parse: FrontendMessages.Parse) {
+        noteDefinitions(parse.query)
         state.tracker.parse(statement: parse.statement)
         state.parsed(statement: parse.statement, text: parse.query)
         toUpstream(frame)
@@ -424,6 +430,10 @@ final class RelayCore: @unchecked Sendable {
         if case .allow = decision, !connection.masking.columns.isEmpty, ASCIISearch.contains(Self.copyWord, in: query), Self.copiesOut(query) {
             decision = .block(rule: "masking", message: "COPY ... TO STDOUT is refused on a connection with column masking; use SELECT", statement: query)
         }
+        if case .allow = decision, masking.scansValues, Self.mayReadLargeObjects(query),
+           SQLAnalyzer.analyze(query).contains(where: { $0.findings.readsLargeObjects }) {
+            decision = .block(rule: "masking", message: "reading large objects (lo_get, loread, psql's \\lo_export) is refused on a connection with masking: their contents are not scanned", statement: query)
+        }
         if case .allow = decision { allowDecisions.increment() } else { metrics.decision(decision.kind, connection: connection.name) }
         switch decision {
         case .allow:
@@ -444,6 +454,24 @@ final class RelayCore: @unchecked Sendable {
     }
 
     static let copyWord = Array("copy".utf8)
+    static let fetchWord = Array("fetch".utf8)
+    static let executeWord = Array("execute".utf8)
+    static let declareWord = Array("declare".utf8)
+    static let prepareWord = Array("prepare".utf8)
+
+    /// On a connection with column masking, the cursors and prepared statements a statement
+    /// sent upstream defines (their later FETCH or EXECUTE is masked by their outputs).
+    private func noteDefinitions(_ query: String) {
+        guard !connection.masking.columns.isEmpty,
+              ASCIISearch.contains(Self.declareWord, in: query) || ASCIISearch.contains(Self.prepareWord, in: query) else { return }
+        MaskLineage.define(query, maskedColumns: maskedColumnNames, into: &maskDefinitions)
+    }
+
+    /// Whether `query` may call lo_get or loread (or spells a name with escapes).
+    static func mayReadLargeObjects(_ query: String) -> Bool {
+        let text = query.lowercased()
+        return text.contains("lo_get") || text.contains("loread") || text.contains("\\") || text.contains("uescape")
+    }
 
     /// Whether a statement of `query` is a COPY ... TO STDOUT, by the parse tree.
     static func copiesOut(_ query: String) -> Bool {
@@ -543,7 +571,13 @@ final class RelayCore: @unchecked Sendable {
                 if recorder != nil, sample.wantsMore, (try? RowMessages.parseDataRow(frame, into: &rowValues)) != nil { sample.add(rowValues, columns: columns) }
                 toClient(frame)
             } else {
-                if maskPlan.columns != columns { maskPlan = MaskPlan(columns: columns, policy: connection.masking, sources: maskedSources) }
+                let command = state.tracker.runningCommand
+                if maskPlan.columns != columns || maskPlan.command != command {
+                    maskPlan = MaskPlan(
+                        columns: columns, policy: connection.masking, sources: maskedSources,
+                        command: command, lineage: lineage(of: command)
+                    )
+                }
                 try RowMessages.parseDataRow(frame, into: &rowValues)
                 let changed = mask(&rowValues, plan: maskPlan)
                 if recorder != nil, sample.wantsMore { sample.add(rowValues, columns: columns) }
@@ -633,6 +667,20 @@ final class RelayCore: @unchecked Sendable {
     }
 
     /// Masks a row's values in place; true when any changed.
+    /// The lineage of a statement's outputs on a connection with column masking (cached by
+    /// statement text: a session repeats its statements).
+    private func lineage(of command: String?) -> MaskLineage.Outputs {
+        guard !connection.masking.columns.isEmpty else { return .none }
+        guard let command else { return .unknown }
+        if let known = lineageCache[command] { return known }
+        let outputs = MaskLineage.outputs(of: command, maskedColumns: maskedColumnNames, definitions: maskDefinitions)
+        // FETCH and EXECUTE depend on what was defined under their name: not cached.
+        if ASCIISearch.contains(Self.fetchWord, in: command) || ASCIISearch.contains(Self.executeWord, in: command) { return outputs }
+        if lineageCache.count >= 256 { lineageCache.removeAll(keepingCapacity: true) }
+        lineageCache[command] = outputs
+        return outputs
+    }
+
     private func mask(_ values: inout [ByteBuffer?], plan: MaskPlan) -> Bool {
         var changed = false
         var hits = MaskingHits()

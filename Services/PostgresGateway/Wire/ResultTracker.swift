@@ -83,6 +83,16 @@ public struct ResultTracker: Sendable {
         if case .describeStatement? = peek() { pop() } else if case .describePortal? = peek() { pop() }
     }
 
+    /// The text of the statement whose results are arriving now, when known.
+    public var runningCommand: String? {
+        guard head < queue.count else { return nil }
+        switch queue[head] {
+        case .simpleQuery(let statement, _): return statement?.command
+        case .execute(_, let statement): return statement?.command
+        default: return nil
+        }
+    }
+
     /// Columns for the DataRow that just arrived.
     public mutating func columnsForDataRow() -> [ResultColumn]? {
         if let current { return current }

@@ -171,6 +171,8 @@ struct ParseTreeClassifier {
         switch name {
         case "pg_terminate_backend", "pg_cancel_backend":
             findings.kinds.insert(.terminateBackend)
+        case "lo_get", "loread":
+            findings.readsLargeObjects = true
         case "set_config":
             if let reason = SessionSettings.refusal(setConfigArguments: fields["args"]?.elements ?? []) { findings.unsafeSettings.append(reason) }
         default:

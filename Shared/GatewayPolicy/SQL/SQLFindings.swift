@@ -10,6 +10,8 @@ public struct SQLFindings: Sendable, Hashable {
     public var unsafeSettings: [String] = []
     /// `COPY ... TO STDOUT`: rows the column masker does not see as rows.
     public var copiesToClient = false
+    /// A large object's contents are read (`lo_get`, `loread`): bytes no masker scans.
+    public var readsLargeObjects = false
     /// The text of each statement found inside this one (a DO block's or function's body,
     /// a constant EXECUTE string, decoded): patterns are matched against these too, so
     /// `EXECUTE 'DR' || 'OP TABLE t'` meets a pattern written for `DROP TABLE`.
@@ -26,6 +28,7 @@ public struct SQLFindings: Sendable, Hashable {
         for reason in other.opaque where !opaque.contains(reason) { opaque.append(reason) }
         for reason in other.unsafeSettings where !unsafeSettings.contains(reason) { unsafeSettings.append(reason) }
         copiesToClient = copiesToClient || other.copiesToClient
+        readsLargeObjects = readsLargeObjects || other.readsLargeObjects
         innerStatements += other.innerStatements
     }
 }
