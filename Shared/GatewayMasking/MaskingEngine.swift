@@ -31,6 +31,21 @@ public struct MaskingEngine: Sendable {
         return output
     }
 
+    /// Masks inside a binary value (an array, a record, bytea, tsvector) without changing its
+    /// length: each match's bytes become `*`, so length prefixes and offsets stay valid.
+    /// Returns nil when nothing matched.
+    public func maskPreservingLength(_ value: UnsafeBufferPointer<UInt8>, hits: inout MaskingHits) -> [UInt8]? {
+        guard scansValues, !value.isEmpty else { return nil }
+        let matches = findMatches(value, previous: nil)
+        guard !matches.isEmpty else { return nil }
+        var output = Array(value)
+        for match in matches where match.range.upperBound <= output.count {
+            for index in match.range { output[index] = UInt8(ascii: "*") }
+            hits.record(names[match.replacement])
+        }
+        return output
+    }
+
     public func mask(_ value: [UInt8], hits: inout MaskingHits) -> [UInt8]? {
         value.withUnsafeBufferPointer { mask($0, hits: &hits) }
     }
@@ -49,7 +64,21 @@ public struct MaskingEngine: Sendable {
 
     public func makeStream() -> MaskingStream { MaskingStream(engine: self) }
 
+    /// Matches in `buffer` and in the forms of it a client can decode (`DecodedForms`):
+    /// non-overlapping, in order.
     func findMatches(_ buffer: UnsafeBufferPointer<UInt8>, previous: UInt8?) -> [EntityScanner.Match] {
+        let direct = findDirectMatches(buffer, previous: previous)
+        let decoded = DecodedForms.matches(in: buffer) { findDirectMatches($0, previous: nil) }
+        guard !decoded.isEmpty else { return direct }
+        var merged = direct
+        for candidate in decoded.sorted(by: { $0.range.count > $1.range.count }) where !merged.contains(where: { $0.range.overlaps(candidate.range) }) {
+            merged.append(candidate)
+        }
+        merged.sort { $0.range.lowerBound < $1.range.lowerBound }
+        return merged
+    }
+
+    func findDirectMatches(_ buffer: UnsafeBufferPointer<UInt8>, previous: UInt8?) -> [EntityScanner.Match] {
         var matches: [EntityScanner.Match] = []
         if !scanner.isEmpty { scanner.scan(buffer, previous: previous, into: &matches) }
         guard !policy.patterns.isEmpty else { return matches }

@@ -152,7 +152,7 @@ public struct PolicyEngine: Sendable {
         var text = sql
         return text.withUTF8 { bytes in
             guard !bytes.contains(where: { $0 >= 0x80 || $0 == UInt8(ascii: "\\") }) else { return false }
-            if SQLAnalyzer.analysisWords.contains(where: { ASCIISearch.contains($0, in: bytes) }) { return false }
+            if SQLAnalyzer.mentionsAnalysisWord(bytes) { return false }
             // No statement kind can be found; a rule can still match by its pattern alone.
             func excluded(pattern: PatternMatcher?, statement: StatementKind?) -> Bool {
                 if statement != nil { return true }

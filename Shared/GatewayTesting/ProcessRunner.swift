@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// Runs a command to completion for test fixtures; throws with its output when it fails.
@@ -96,16 +97,30 @@ public enum ProcessRunner {
     }
 
     /// A TCP port that was free a moment ago on 127.0.0.1.
+    /// A port on 127.0.0.1 that nothing listens on, below the kernel's ephemeral range
+    /// (32768 and up), where the source ports of the tests' own client connections are
+    /// taken: a port from `bind(0)` can be handed to an outgoing connection before the
+    /// gateway that was given it binds it. Each call in a process returns a new port.
     public static func freePort() -> Int {
+        while true {
+            let candidate = nextPort.withLock { next -> Int in
+                defer { next = next >= 32000 ? 20000 : next + 1 }
+                return next
+            }
+            if isFree(candidate) { return candidate }
+        }
+    }
+
+    private static let nextPort = Mutex(20000 + Int(getpid() % 600) * 20)
+
+    private static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } } == 0
     }
 }

@@ -93,5 +93,22 @@ with psycopg.connect(conninfo, autocommit=True) as conn:
     check(time.time() - started < 20, "cancel took effect")
     check(conn.execute("SELECT 5").fetchone()[0] == 5, "usable after cancel")
 
+with psycopg.connect(conninfo, autocommit=True) as conn:
+    # Binary results carry text inside arrays, records, bytea and tsvector: scanned there
+    # too (same length, so the binary layout stays valid), and a value computed from a
+    # masked column is masked whole (NULL in binary).
+    with conn.cursor(binary=True) as cur:
+        cur.execute("SELECT ARRAY[email], convert_to(email, 'UTF8'), to_tsvector('simple', email)::text, upper(name), length(name) FROM customers WHERE id = 1")
+        row = cur.fetchone()
+        flat = repr(row)
+        check("jane@example.com" not in flat and "JANE" not in flat, f"binary row masked: {flat}")
+        check(row[3] is None and row[4] is None, f"computed from a masked column: {row[3]!r} {row[4]!r}")
+        cur.execute("SELECT to_tsvector('simple', email), ARRAY[ROW(email)] FROM customers WHERE id = 1")
+        check("jane@example.com" not in repr(cur.fetchone()), "binary tsvector and array of records masked")
+        cur.execute("SELECT ROW(email, 1) FROM customers WHERE id = 1")
+        check("jane@example.com" not in repr(cur.fetchone()), "binary record masked")
+        cur.execute("SELECT id, email FROM customers WHERE id = 2")
+        check(cur.fetchone()[0] == 2, "binary integers intact")
+
 print("failures:", len(failures))
 sys.exit(1 if failures else 0)

@@ -6,11 +6,15 @@ import PostgresWire
 struct MaskPlan: Sendable {
     enum Action: Sendable, Equatable {
         case keep, wholeText, wholeBinary, scan
+        /// A binary value of a type that can hold text (arrays, records, bytea, tsvector,
+        /// ...): scanned, matches overwritten in place so the layout stays valid.
+        case scanInPlace
     }
 
     let columns: [ResultColumn]?
-    /// The statement the plan was made for (its text), for the lineage.
+    /// The statement the plan was made for (its text), when its lineage decided columns.
     let command: String?
+    var tracesLineage: Bool { command != nil }
     private let actions: [Action]
     private let fallback: Action
 
@@ -30,8 +34,12 @@ struct MaskPlan: Sendable {
             if policy.masksColumn(named: column.name) || sources.contains(column) || tainted[index] {
                 return column.format == 0 ? .wholeText : .wholeBinary
             }
-            // Binary values of textual types are their UTF-8 text: scanned like text.
-            if column.format != 0 && !Self.textualTypes.contains(column.typeOID) { return .keep }
+            // Binary values of textual types are their UTF-8 text: scanned like text. Fixed
+            // layouts (numbers, dates, booleans, uuids) hold no text; anything else may.
+            if column.format != 0 && !Self.textualTypes.contains(column.typeOID) {
+                if Self.fixedBinaryTypes.contains(column.typeOID) { return .keep }
+                return scans ? .scanInPlace : .keep
+            }
             return scans ? .scan : .keep
         }
     }
@@ -63,6 +71,11 @@ struct MaskPlan: Sendable {
             return result.count == columns.count ? result : computed
         }
     }
+
+    /// bool, int2, int4, int8, oid, float4, float8, money, date, time, timestamp,
+    /// timestamptz, interval, timetz, uuid, numeric, xid, cid, tid, pg_lsn, inet/cidr are
+    /// printed from numbers in binary, and macaddr.
+    static let fixedBinaryTypes: Set<UInt32> = [16, 21, 23, 20, 26, 700, 701, 790, 1082, 1083, 1114, 1184, 1186, 1266, 2950, 1700, 28, 29, 27, 3220, 869, 650, 829, 774]
 
     /// text, varchar, bpchar, name, json, jsonb (a version byte, then text), xml, unknown, citext-like domains are not known here.
     static let textualTypes: Set<UInt32> = [25, 1043, 1042, 19, 114, 3802, 142, 705]

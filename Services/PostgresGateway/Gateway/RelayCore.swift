@@ -467,10 +467,26 @@ final class RelayCore: @unchecked Sendable {
         MaskLineage.define(query, maskedColumns: maskedColumnNames, into: &maskDefinitions)
     }
 
-    /// Whether `query` may call lo_get or loread (or spells a name with escapes).
+    static let loreadWord = Array("loread".utf8)
+    static let uescapeWord = Array("uescape".utf8)
+
+    /// Whether `query` may call lo_get or loread (or spells a name with escapes); a scan of
+    /// the bytes, no copy.
     static func mayReadLargeObjects(_ query: String) -> Bool {
-        let text = query.lowercased()
-        return text.contains("lo_get") || text.contains("loread") || text.contains("\\") || text.contains("uescape")
+        var text = query
+        return text.withUTF8 { bytes in
+            if bytes.contains(UInt8(ascii: "\\")) || ASCIISearch.contains(loreadWord, in: bytes) || ASCIISearch.contains(uescapeWord, in: bytes) { return true }
+            // lo_get: ASCIISearch compares letters and digits only.
+            var index = 0
+            while index + 6 <= bytes.count {
+                if bytes[index] | 0x20 == UInt8(ascii: "l"), bytes[index + 1] | 0x20 == UInt8(ascii: "o"), bytes[index + 2] == UInt8(ascii: "_"),
+                   bytes[index + 3] | 0x20 == UInt8(ascii: "g"), bytes[index + 4] | 0x20 == UInt8(ascii: "e"), bytes[index + 5] | 0x20 == UInt8(ascii: "t") {
+                    return true
+                }
+                index += 1
+            }
+            return false
+        }
     }
 
     /// Whether a statement of `query` is a COPY ... TO STDOUT, by the parse tree.
@@ -571,11 +587,17 @@ final class RelayCore: @unchecked Sendable {
                 if recorder != nil, sample.wantsMore, (try? RowMessages.parseDataRow(frame, into: &rowValues)) != nil { sample.add(rowValues, columns: columns) }
                 toClient(frame)
             } else {
-                let command = state.tracker.runningCommand
-                if maskPlan.columns != columns || maskPlan.command != command {
+                // Lineage only decides computed columns (a column the server names a table
+                // column of origin is masked, or not, by that column): a plan without them
+                // serves every statement with the same columns.
+                if maskPlan.columns != columns || (maskPlan.tracesLineage && maskPlan.command != state.tracker.runningCommand) {
+                    let command = state.tracker.runningCommand
+                    var computed = true
+                    if let known = columns { computed = known.contains { column in column.tableOID == 0 } }
+                    let traced = computed && !connection.masking.columns.isEmpty
                     maskPlan = MaskPlan(
                         columns: columns, policy: connection.masking, sources: maskedSources,
-                        command: command, lineage: lineage(of: command)
+                        command: traced ? command : nil, lineage: traced ? lineage(of: command) : .none
                     )
                 }
                 try RowMessages.parseDataRow(frame, into: &rowValues)
@@ -700,6 +722,14 @@ final class RelayCore: @unchecked Sendable {
             case .scan:
                 let view = value.readableBytesView
                 let masked = view.withContiguousStorageIfAvailable { scan($0, hits: &hits) } ?? Array(view).withUnsafeBufferPointer { scan($0, hits: &hits) }
+                if let masked {
+                    values[index] = ByteBuffer(bytes: masked)
+                    changed = true
+                }
+            case .scanInPlace:
+                let view = value.readableBytesView
+                let masked = view.withContiguousStorageIfAvailable { masking.maskPreservingLength($0, hits: &hits) }
+                    ?? Array(view).withUnsafeBufferPointer { masking.maskPreservingLength($0, hits: &hits) }
                 if let masked {
                     values[index] = ByteBuffer(bytes: masked)
                     changed = true

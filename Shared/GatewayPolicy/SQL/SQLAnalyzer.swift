@@ -65,17 +65,47 @@ public enum SQLAnalyzer {
     /// server, whose grammar this is, rejects it as well.
     static func rejected(_ sql: String) -> SQLFindings {
         var text = sql
-        let relevant = text.withUTF8 { bytes in analysisWords.contains { ASCIISearch.contains($0, in: bytes) } }
+        let relevant = text.withUTF8 { bytes in mentionsAnalysisWord(bytes) }
         guard relevant else { return SQLFindings() }
         var message = "the PostgreSQL parser cannot read it"
         if case .failure(let error) = PgQuery.parse(sql) { message += " (\(error.message))" }
         return SQLFindings(opaque: [message])
     }
 
-    /// Every word (as lowercase ASCII) at least one of which the text of any statement with a
-    /// kind, an opaque construct or a setting the gateway refuses contains, written in ASCII
-    /// without a backslash: statement verbs, the functions the analysis names, and `uescape`
-    /// (an identifier spelled with escapes of another character than the backslash).
+    /// Every word (lowercase letters) at least one of which the text of any statement with a
+    /// kind, an opaque construct or a setting the gateway refuses holds as a run of letters,
+    /// written in ASCII without a backslash: statement verbs, the functions the analysis
+    /// names (`backend` of pg_terminate_backend), and `uescape` (an identifier spelled with
+    /// escapes of another character than the backslash).
+    /// Whether `bytes` (ASCII) hold one of `analysisWords` as a run of letters, compared
+    /// without case: a word of a statement is always a whole run of letters (a keyword
+    /// between non-letters, a function name between underscores), so one pass over the runs
+    /// answers for all of them.
+    public static func mentionsAnalysisWord(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            guard ByteLetters.isLetter(bytes[index]) else { index += 1; continue }
+            let start = index
+            while index < count, ByteLetters.isLetter(bytes[index]) { index += 1 }
+            let length = index - start
+            guard length < wordsByLength.count else { continue }
+            for word in wordsByLength[length] where word[0] == bytes[start] | 0x20 {
+                var offset = 1
+                while offset < length, word[offset] == bytes[start + offset] | 0x20 { offset += 1 }
+                if offset == length { return true }
+            }
+        }
+        return false
+    }
+
+    static let wordsByLength: [[[UInt8]]] = {
+        let longest = analysisWords.map(\.count).max() ?? 0
+        var table = [[[UInt8]]](repeating: [], count: longest + 1)
+        for word in analysisWords { table[word.count].append(word) }
+        return table
+    }()
+
     public static let analysisWords: [[UInt8]] = [
         "insert", "update", "delete", "merge", "copy", "truncate",
         "create", "alter", "drop", "reindex", "comment", "security", "import", "refresh", "reassign",

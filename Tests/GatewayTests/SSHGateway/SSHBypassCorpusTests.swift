@@ -71,4 +71,18 @@ struct SSHBypassCorpusTests {
         try? FileManager.default.removeItem(atPath: base)
         #expect(await fixture.stop() == 0)
     }
+
+    /// Output masking is not defeated by encoding, reversing or decorating the value: base64,
+    /// xxd's hex, rev, sed 's/@/(at)/' and an escape sequence in the middle of it.
+    @Test func outputMaskingSeesDecodedForms() async throws {
+        let fixture = try await SSHGatewayFixture.start()
+        let command = #"echo jane@example.com | base64; echo jane@example.com | xxd -p; echo jane@example.com | rev; echo jane@example.com | sed 's/@/(at)/'; printf 'jane\033[0m@example.com\n'; echo plain-output-ok"#
+        let result = try fixture.ssh("web", command)
+        for forbidden in ["amFuZUBleGFtcGxlLmNvbQ", "6a616e65406578616d706c652e636f6d", "moc.elpmaxe@enaj", "jane(at)example", "example.com"] {
+            #expect(!result.output.contains(forbidden), "\(forbidden): \(result.output)")
+        }
+        #expect(result.output.contains("plain-output-ok"), "\(result.output)")
+        #expect(result.output.contains("[EMAIL]"), "\(result.output)")
+        #expect(await fixture.stop() == 0)
+    }
 }

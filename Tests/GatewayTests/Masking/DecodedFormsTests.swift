@@ -1,0 +1,53 @@
+import GatewayMasking
+import Testing
+
+/// A masked value must not come back in a form the client can turn into it again.
+@Suite("Masking of decoded forms")
+struct DecodedFormsTests {
+    let engine = MaskingEngine(policy: MaskingPolicy(entities: [.email, .creditCard, .usSSN]))
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var input: String
+        var forbidden: String
+        var testDescription: String { input }
+    }
+
+    static let cases: [Case] = [
+        // base64, plain and wrapped at 76 columns, and URL-safe.
+        Case(input: "amFuZUBleGFtcGxlLmNvbQ==", forbidden: "amFuZUBleGFtcGxlLmNvbQ"),
+        Case(input: "token: amFuZS5yb2VAZXhhbXBsZS5jb20K end", forbidden: "amFuZS5yb2VAZXhhbXBsZS5jb20K"),
+        Case(input: "NDExMSAxMTExIDExMTEgMTExMQ==", forbidden: "NDExMSAxMTExIDExMTEgMTExMQ"),
+        // hex: bytea output, encode(..., 'hex'), xxd's groups.
+        Case(input: "\\x6a616e65406578616d706c652e636f6d", forbidden: "6a616e65406578616d706c652e636f6d"),
+        Case(input: "6A616E65406578616D706C652E636F6D", forbidden: "6A616E65406578616D706C652E636F6D"),
+        Case(input: "00000000: 6a61 6e65 4065 7861 6d70 6c65 2e63 6f6d", forbidden: "6a61 6e65 4065 7861"),
+        // reversed.
+        Case(input: "moc.elpmaxe@enaj", forbidden: "moc.elpmaxe@enaj"),
+        // characters inserted that a reader drops.
+        Case(input: "jane(at)example.com", forbidden: "jane(at)example"),
+        Case(input: "jane [at] example [dot] com", forbidden: "jane [at] example"),
+        Case(input: "jane at example dot com", forbidden: "jane at example"),
+        Case(input: "jane\u{1b}[0m@example.com", forbidden: "example.com"),
+        Case(input: "jane\u{200b}@example.com", forbidden: "example.com"),
+        Case(input: "jane@exa\u{ad}mple.com", forbidden: "mple.com"),
+    ]
+
+    @Test("masked", arguments: cases)
+    func masked(_ testCase: Case) {
+        let output = engine.mask(testCase.input)
+        #expect(!output.contains(testCase.forbidden), "\(output)")
+        #expect(output.contains("["), "\(output)")
+    }
+
+    /// Ordinary values are left alone: long identifiers, hashes and words.
+    @Test(arguments: [
+        "3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d",  // an md5: decodes to nothing detectable
+        "SELECT count(*) FROM orders WHERE status = 'shipped'",
+        "the meeting is at noon at the office",
+        "ZXhhbXBsZSBvZiBwbGFpbiB0ZXh0",  // base64 of plain text
+        "b3JkZXItMTIzNDU2Nzg5MA==",
+    ])
+    func untouched(_ input: String) {
+        #expect(engine.mask(input) == input)
+    }
+}
