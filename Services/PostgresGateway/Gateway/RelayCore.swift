@@ -43,7 +43,8 @@ final class RelayCore: @unchecked Sendable {
     private var lineageCache: [String: MaskLineage.Outputs] = [:]
     /// Cursors and prepared statements of the session, for the lineage of FETCH and EXECUTE.
     private var maskDefinitions = MaskLineage.Definitions()
-    private lazy var maskedColumnNames = Set(connection.masking.columns)
+    /// Masked column names, and view columns computed from them, for the lineage.
+    private lazy var maskedColumnNames = Set(connection.masking.columns).union(maskedSources.taintedNames)
     /// What the session has PREPAREd, so an EXECUTE is decided as what it runs.
     private var sqlSession = SQLSession()
     private lazy var connectionPolicy = connection.policy

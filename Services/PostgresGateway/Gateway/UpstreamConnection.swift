@@ -97,11 +97,13 @@ struct UpstreamConnection {
         var failure: String?
         var ended = false
         do {
-            try await outbound.write(FrontendMessages.query(MaskedColumnSources.query(names: names)))
+            try await outbound.write(FrontendMessages.query(MaskedColumnSources.query(names: names) + "; " + MaskedColumnSources.viewQuery(names: names)))
             while !ended, let frame = try await iterator.next() {
                 switch frame.type {
                 case PostgresMessageType.dataRow:
-                    if !sources.add(row: try RowMessages.parseDataRow(frame)) { failure = "an unexpected catalog row" }
+                    let row = try RowMessages.parseDataRow(frame)
+                    let read = row.count == 2 ? sources.addView(row: row) : sources.add(row: row)
+                    if !read { failure = "an unexpected catalog row" }
                 case PostgresMessageType.errorResponse:
                     failure = BackendMessages.parseFields(frame)["M"] ?? "an error"
                 case PostgresMessageType.readyForQuery:
@@ -117,6 +119,7 @@ struct UpstreamConnection {
         if let failure {
             throw Failure(code: "08006", message: "cannot read which table columns to mask from the upstream's catalog (pg_attribute): \(failure)")
         }
+        sources.resolveViews(maskedNames: names)
         return sources
     }
 

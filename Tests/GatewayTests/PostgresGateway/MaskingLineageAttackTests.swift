@@ -59,6 +59,17 @@ struct MaskingLineageAttackTests {
         let export = try fixture.psql(["\\lo_export \(oid) \(exported)"])
         #expect(export.output.contains("reading large objects"), "\(export.output)")
         #expect(!(String(data: FileManager.default.contents(atPath: exported) ?? Data(), encoding: .utf8) ?? "").contains("Jane"))
+        // A view over the table: its columns are masked as the table's are, renamed or computed.
+        try fixture.direct("""
+            CREATE VIEW contacts AS SELECT id, name AS who, upper(name) AS shout FROM customers;
+            CREATE VIEW vip AS SELECT id, who AS person FROM contacts;
+            GRANT SELECT ON contacts, vip TO scram_user, md5_user, trusted_user
+            """)
+        let view = try fixture.psql([
+            "SELECT who, shout, id FROM contacts WHERE id = 1", "SELECT * FROM contacts WHERE id = 1",
+            "SELECT person, lower(person) FROM vip WHERE id = 1", "SELECT reverse(who) FROM contacts WHERE id = 1",
+        ])
+        #expect(!view.output.contains("Jane") && !view.output.contains("JANE") && !view.output.contains("jane") && !view.output.contains("eoR"), "\(view.output)")
         // Values that do not come from a masked column are untouched.
         let plain = try fixture.psql(["SELECT id, upper(note) FROM customers WHERE id = 2", "SELECT count(*), max(id) FROM customers"])
         #expect(plain.output.contains("2|"), "\(plain.output)")
