@@ -70,6 +70,16 @@ struct MaskingLineageAttackTests {
             "SELECT person, lower(person) FROM vip WHERE id = 1", "SELECT reverse(who) FROM contacts WHERE id = 1",
         ])
         #expect(!view.output.contains("Jane") && !view.output.contains("JANE") && !view.output.contains("jane") && !view.output.contains("eoR"), "\(view.output)")
+        // Channels other than results: every field of a notice (here hint and schema, shown
+        // with psql's verbose errors), a NOTIFY channel's name and its payload.
+        let channels = try fixture.psql([
+            "\\set VERBOSITY verbose",
+            "DO $$ BEGIN RAISE NOTICE 'n' USING HINT = (SELECT email FROM customers WHERE id = 1), SCHEMA = (SELECT email FROM customers WHERE id = 1); END $$",
+            "LISTEN \"jane@example.com\"", "NOTIFY \"jane@example.com\", 'bob@example.org'", "SELECT 'after-notify'",
+        ])
+        #expect(!channels.output.contains("jane@example.com") && !channels.output.contains("bob@example.org"), "\(channels.output)")
+        #expect(channels.output.contains("Asynchronous notification \"[EMAIL]\" with payload \"[EMAIL]\""), "\(channels.output)")
+        #expect(channels.output.contains("[EMAIL]") && channels.output.contains("after-notify"), "\(channels.output)")
         // Values that do not come from a masked column are untouched.
         let plain = try fixture.psql(["SELECT id, upper(note) FROM customers WHERE id = 2", "SELECT count(*), max(id) FROM customers"])
         #expect(plain.output.contains("2|"), "\(plain.output)")
