@@ -11,6 +11,17 @@ public struct MaskingStream: Sendable {
     let engine: MaskingEngine
     private var held: [UInt8] = []
     private var previous: UInt8?
+    /// A pause flush masked the start of what may be a sensitive value: the rest of that
+    /// token, when it comes, is masked too (printing half a value, pausing, then the other
+    /// half must not get it past the masker).
+    private var continuingPartial: Partial?
+
+    enum Partial: Sendable {
+        /// Text (an address, a key): the rest of the token.
+        case token
+        /// Digits (a card, a phone number): the rest of the digit groups.
+        case digits
+    }
     public private(set) var hits = MaskingHits()
 
     init(engine: MaskingEngine) {
@@ -29,6 +40,17 @@ public struct MaskingStream: Sendable {
     /// Feeds a chunk; returns the bytes that are now safe to send.
     public mutating func process(_ chunk: UnsafeRawBufferPointer) -> [UInt8] {
         guard engine.scansValues else { return Array(chunk) }
+        if let partial = continuingPartial {
+            continuingPartial = nil
+            let bytes = chunk.assumingMemoryBound(to: UInt8.self)
+            let end = Self.continuationEnd(bytes, partial)
+            if end > 0 {
+                hits.record("PARTIAL")
+                var rest = Array(MaskingPolicy.columnPlaceholder.utf8)
+                rest += process(UnsafeRawBufferPointer(rebasing: chunk[end...]))
+                return rest
+            }
+        }
         if held.isEmpty {
             return process(buffer: chunk.assumingMemoryBound(to: UInt8.self))
         }
@@ -54,6 +76,63 @@ public struct MaskingStream: Sendable {
         }
         previous = pending.last
         return output
+    }
+
+    /// What an interactive relay calls when output paused: emits what is held, as `flush()`,
+    /// except that a trailing start of what could be a sensitive value (an address before
+    /// its domain is complete, six or more digits, a key or token prefix) is masked rather
+    /// than sent, and the rest of that token is masked when it comes.
+    public mutating func flushAfterPause() -> [UInt8] {
+        guard !held.isEmpty else { return [] }
+        let found = held.withUnsafeBufferPointer { Self.partialValueStart($0, entities: engine.policy.entities) }
+        guard let (partial, kind) = found else { return flush() }
+        let tail = Array(held[partial...])
+        held.removeSubrange(partial...)
+        var output = flush()
+        output += Array(MaskingPolicy.columnPlaceholder.utf8)
+        hits.record("PARTIAL")
+        continuingPartial = kind
+        previous = tail.last
+        return output
+    }
+
+    /// The start of the trailing token of `buffer` when it could be the first part of a
+    /// value a detector masks once complete; nil otherwise.
+    static func partialValueStart(_ buffer: UnsafeBufferPointer<UInt8>, entities: Set<MaskingEntity>) -> (Int, Partial)? {
+        var start = buffer.count
+        while start > 0, ByteClass.isRun(buffer[start - 1]) || (buffer[start - 1] == 0x20 && start >= 2 && ByteClass.isDigit(buffer[start - 2])) { start -= 1 }
+        while start < buffer.count, buffer[start] == 0x20 { start += 1 }
+        guard start < buffer.count else { return nil }
+        let token = UnsafeBufferPointer(rebasing: buffer[start...])
+        if entities.contains(.email), let at = token.firstIndex(of: UInt8(ascii: "@")), at > 0 {
+            return (start, .token)
+        }
+        let digits = token.filter(ByteClass.isDigit).count
+        if digits >= 6, !entities.isDisjoint(with: [.creditCard, .phone, .usSSN, .iban]) { return (start, .digits) }
+        if entities.contains(.awsAccessKey), Self.starts(token, with: "AKIA") || Self.starts(token, with: "ASIA") { return (start, .token) }
+        if entities.contains(.jwt), Self.starts(token, with: "eyJ") { return (start, .token) }
+        return nil
+    }
+
+    static func starts(_ token: UnsafeBufferPointer<UInt8>, with prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard token.count >= count else { return false }
+        for index in 0..<count where token[index] != prefix.utf8Start[index] { return false }
+        return true
+    }
+
+    /// The end of what continues a partial value at the start of a chunk: the rest of the
+    /// token, or digits with the spaces and dashes between their groups.
+    static func continuationEnd(_ bytes: UnsafeBufferPointer<UInt8>, _ partial: Partial) -> Int {
+        var end = 0
+        switch partial {
+        case .token:
+            while end < bytes.count, ByteClass.isRun(bytes[end]) { end += 1 }
+        case .digits:
+            while end < bytes.count, ByteClass.isDigit(bytes[end]) || bytes[end] == 0x20 || bytes[end] == UInt8(ascii: "-") { end += 1 }
+            while end > 0, bytes[end - 1] == 0x20 { end -= 1 }
+        }
+        return end
     }
 
     /// End of stream: same as `flush()`.

@@ -64,6 +64,7 @@ final class SessionChannelRelay: @unchecked Sendable {
     private var stdout: MaskingStream?
     private var stderr: MaskingStream?
     private var hits = MaskingHits()
+    private var pauseFlush: Scheduled<Void>?
     private var editor: ShellLineEditor?
     /// Without a pty the target does not echo: a line is sent only once it is allowed.
     private var unsentLine: [UInt8] = []
@@ -133,7 +134,9 @@ final class SessionChannelRelay: @unchecked Sendable {
             size = (request.terminalCharacterWidth, request.terminalRowHeight)
             if phase == .running, let upstream {
                 upstream.triggerUserOutboundEvent(request, promise: nil)
-                recorder?.resize(width: request.terminalCharacterWidth, height: request.terminalRowHeight)
+                if request.terminalCharacterWidth > 0, request.terminalRowHeight > 0 {
+                    recorder?.resize(width: request.terminalCharacterWidth, height: request.terminalRowHeight)
+                }
             }
         case let request as SSHChannelRequestEvent.SignalRequest:
             if phase == .running, let upstream {
@@ -161,7 +164,11 @@ final class SessionChannelRelay: @unchecked Sendable {
         if case .subsystem = kind {} else {
             // The cast starts before the decision, so a refusal the client saw is in it too.
             let command: String? = if case .exec(let text) = kind { text } else { nil }
-            owner.beginTerminal(TerminalInfo(width: size?.width ?? 80, height: size?.height ?? 24, command: command, term: pty?.term))
+            // A 0×0 pty (what `ssh -tt` asks for when its own input is not a terminal) is
+            // recorded as 80×24: players cannot size a zero terminal.
+            let width = size.map { $0.width > 0 ? $0.width : 80 } ?? 80
+            let height = size.map { $0.height > 0 ? $0.height : 24 } ?? 24
+            owner.beginTerminal(TerminalInfo(width: width, height: height, command: command, term: pty?.term))
         }
         switch kind {
         case .exec(let command):
@@ -575,7 +582,32 @@ final class SessionChannelRelay: @unchecked Sendable {
             out = buffer
         }
         deliver(out, stderr: isError)
+        schedulePauseFlush()
     }
+
+    /// In a terminal, text the masker holds back (it could still grow into a value) is sent
+    /// once output pauses, so echoes and prompts do not lag; the start of a value is masked
+    /// then rather than sent (`MaskingStream.flushAfterPause`).
+    private func schedulePauseFlush() {
+        pauseFlush?.cancel()
+        pauseFlush = nil
+        guard pty != nil, (stdout?.heldCount ?? 0) + (stderr?.heldCount ?? 0) > 0 else { return }
+        pauseFlush = eventLoop.scheduleTask(in: Self.pause) { [weak self] in
+            guard let self else { return }
+            self.pauseFlush = nil
+            if var stream = self.stdout {
+                self.deliver(ByteBuffer(bytes: stream.flushAfterPause()), stderr: false)
+                self.stdout = stream
+            }
+            if var stream = self.stderr {
+                self.deliver(ByteBuffer(bytes: stream.flushAfterPause()), stderr: true)
+                self.stderr = stream
+            }
+            self.flushClient()
+        }
+    }
+
+    static let pause = TimeAmount.milliseconds(40)
 
     private func deliver(_ buffer: ByteBuffer, stderr: Bool) {
         guard buffer.readableBytes > 0, !clientOutputClosed else { return }
@@ -600,6 +632,8 @@ final class SessionChannelRelay: @unchecked Sendable {
     }
 
     private func flushMasking() {
+        pauseFlush?.cancel()
+        pauseFlush = nil
         if var stream = stdout {
             deliver(ByteBuffer(bytes: stream.flush()), stderr: false)
             hits.merge(stream.takeHits())

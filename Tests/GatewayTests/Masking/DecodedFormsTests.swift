@@ -51,3 +51,36 @@ struct DecodedFormsTests {
         #expect(engine.mask(input) == input)
     }
 }
+
+/// What an interactive relay sends when output pauses.
+@Suite("Masking stream after a pause")
+struct MaskingStreamPauseTests {
+    let engine = MaskingEngine(policy: MaskingPolicy(entities: [.email, .creditCard]))
+
+    @Test func heldTextIsReleasedUnlessItStartsAValue() {
+        var stream = engine.makeStream()
+        let typed = stream.process(Array("echo typed-abc".utf8))
+        let released = stream.flushAfterPause()
+        #expect(String(decoding: typed + released, as: UTF8.self) == "echo typed-abc")
+    }
+
+    /// Half an address, a pause, the other half: neither half reaches the client.
+    @Test func aValueSplitByAPauseStaysMasked() {
+        var stream = engine.makeStream()
+        var output = stream.process(Array("mail: jane@exa".utf8))
+        output += stream.flushAfterPause()
+        output += stream.process(Array("mple.com done\n".utf8))
+        output += stream.finish()
+        let text = String(decoding: output, as: UTF8.self)
+        #expect(!text.contains("jane"), "\(text)")
+        #expect(!text.contains("mple.com"), "\(text)")
+        #expect(text.contains("mail: ") && text.contains(" done"), "\(text)")
+        var digits = engine.makeStream()
+        var card = digits.process(Array("4111 1111".utf8))
+        card += digits.flushAfterPause()
+        card += digits.process(Array(" 1111 1111\n".utf8))
+        card += digits.finish()
+        let cardText = String(decoding: card, as: UTF8.self)
+        #expect(!cardText.contains("4111") && !cardText.contains("1111"), "\(cardText)")
+    }
+}

@@ -74,4 +74,48 @@ struct SSHInteractiveShellTests {
         try? FileManager.default.removeItem(atPath: target)
         _ = await fixture.stop()
     }
+
+    /// In a masked pty shell, what is typed shows as it is typed (the masker's held-back
+    /// text goes out when output pauses), while a value printed in two halves with a pause
+    /// between stays masked.
+    @Test func aMaskedShellEchoesAsYouType() async throws {
+        let fixture = try await SSHGatewayFixture.start()
+        let terminal = try TmuxSession.start(
+            ["/usr/bin/sshpass", "-e", "/usr/bin/ssh"] + SSHGatewayFixture.clientOptions + ["-tt", "-p", "\(fixture.port)", "web@127.0.0.1"],
+            environment: ["SSHPASS": try fixture.agentToken()]
+        )
+        defer { terminal.kill() }
+        try terminal.type("echo ready-$((40 + 2))")
+        try terminal.press("Enter")
+        #expect(await terminal.waitFor("ready-42", seconds: 15), "\(terminal.screen())")
+        // Typed, not yet entered: the echo must be on the screen.
+        try terminal.type("echo typed-abc")
+        #expect(await terminal.waitFor("echo typed-abc", seconds: 5), "\(terminal.screen())")
+        try terminal.press("C-u")
+        try terminal.type("printf 'jane@exa'; sleep 0.5; printf 'mple.com\\n'; echo printed-$((6 * 7))")
+        try terminal.press("Enter")
+        #expect(await terminal.waitFor("printed-42"), "\(terminal.screen())")
+        let screen = terminal.screen()
+        let output = screen.components(separatedBy: "printed-$((6 * 7))").last ?? screen
+        #expect(!output.contains("jane@exa") && !output.contains("mple.com"), "\(screen)")
+        try terminal.type("exit")
+        try terminal.press("Enter")
+        _ = await fixture.stop()
+    }
+
+    /// `ssh -tt` with an input that is not a terminal asks for a 0×0 pty: the recording says
+    /// 80×24, which players can size.
+    @Test func aZeroSizedPtyIsRecordedAs80x24() async throws {
+        let fixture = try await SSHGatewayFixture.start()
+        let result = try fixture.ssh("web", "echo sized", options: ["-tt"])
+        #expect(result.output.contains("sized"), "\(result.output)")
+        _ = await fixture.stop()
+        let recordings = fixture.directory + "/recordings"
+        let folders = try FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }
+        let header = folders.compactMap { folder -> String? in
+            guard let data = FileManager.default.contents(atPath: recordings + "/" + folder + "/terminal.cast") else { return nil }
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init)
+        }.first ?? ""
+        #expect(header.contains("\"width\":80") && header.contains("\"height\":24"), "\(header)")
+    }
 }
