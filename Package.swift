@@ -128,6 +128,16 @@ let package = Package(
             path: "Shared/GatewayRuntime",
             swiftSettings: strict
         ),
+        // The session core every gateway shares; so far the checkpoint that turns decisions into evidence.
+        .target(
+            name: "GatewaySession",
+            dependencies: [
+                "GatewayPolicy", "GatewayRecording", "GatewayRuntime", "GatewayState",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/GatewaySession",
+            swiftSettings: strict
+        ),
         .target(
             name: "GatewayTesting",
             dependencies: [
@@ -158,7 +168,7 @@ let package = Package(
         .target(
             name: "PostgresGatewayKit",
             dependencies: [
-                "PostgresWire", "GatewayRuntime", "GatewayAdmin", "GatewayMasking",
+                "PostgresWire", "GatewayRuntime", "GatewayAdmin", "GatewayMasking", "GatewaySession",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -185,7 +195,7 @@ let package = Package(
         .target(
             name: "SSHGatewayKit",
             dependencies: [
-                "SSHGatewayCore", "GatewayRuntime", "GatewayMasking", "GatewayState", "GatewayRecording", "GatewayPolicy", "GatewayConfig",
+                "SSHGatewayCore", "GatewayRuntime", "GatewayMasking", "GatewayState", "GatewayRecording", "GatewayPolicy", "GatewayConfig", "GatewaySession",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOSSH", package: "swift-nio-ssh"),
                 .product(name: "NIOCore", package: "swift-nio"),

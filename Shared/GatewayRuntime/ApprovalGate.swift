@@ -55,7 +55,7 @@ public struct ApprovalGate: Sendable {
            let grant = WindowGrant.active(in: approved, requester: identity.subject, connection: connection, rule: rule.name) {
             let until = WindowGrant.end(of: grant).map { "\($0)" } ?? "?"
             recorder?.record(RecordingEvent(type: eventType, command: command, decision: "allow", rule: rule.name, reviewID: grant.id, detail: "within the approval window of review \(grant.id) (until \(until))"))
-            environment.audit.enqueue("allow", identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "approval window of review \(grant.id) until \(until)")
+            environment.audit.enqueue(.allow, identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "approval window of review \(grant.id) until \(until)")
             return .proceed(reviewID: grant.id)
         }
         let now = Date()
@@ -74,7 +74,7 @@ public struct ApprovalGate: Sendable {
         }
         environment.webhooks.reviewEvent(review, service: service)
         recorder?.record(RecordingEvent(type: eventType, command: command, decision: "hold", rule: rule.name, reviewID: review.id))
-        await environment.audit.record("hold", identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "review \(review.id)")
+        await environment.audit.record(.hold, identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "review \(review.id)")
         await tell(review)
 
         let outcome = await environment.reviews.wait(for: review, isClientConnected: isClientConnected)
@@ -89,12 +89,12 @@ public struct ApprovalGate: Sendable {
         case .expired:
             environment.webhooks.reviewEvent(outcome, service: service)
             recorder?.record(RecordingEvent(type: "review", decision: "expire", rule: rule.name, reviewID: review.id))
-            await environment.audit.record("expire", identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "review \(review.id)")
+            await environment.audit.record(.expire, identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "review \(review.id)")
             return .refused("access gateway: review \(review.id) timed out without a decision")
         case .cancelled, .pending:
             environment.webhooks.reviewEvent(outcome, service: service)
             recorder?.record(RecordingEvent(type: "review", decision: "cancel", rule: rule.name, reviewID: review.id))
-            await environment.audit.record("cancel", identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "review \(review.id): the client went away")
+            await environment.audit.record(.cancel, identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "review \(review.id): the client went away")
             return .refused("access gateway: review \(review.id) was cancelled")
         }
     }

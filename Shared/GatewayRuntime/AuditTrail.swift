@@ -38,7 +38,7 @@ public final class AuditTrail: Sendable {
     /// Queues a high-volume event (an allowed statement) without waiting for the store;
     /// queued events are written within 200 ms, in order, and on `flush()`.
     public func enqueue(
-        _ action: String, identity: Identity?, connection: String? = nil, session: String? = nil,
+        _ action: AuditAction, identity: Identity?, connection: String? = nil, session: String? = nil,
         command: String? = nil, rule: String? = nil, detail: String? = nil, time: Date = Date()
     ) {
         // Built in place in the queue: building it first and appending cost a copy and a destroy of every field.
@@ -66,18 +66,18 @@ public final class AuditTrail: Sendable {
     }
 
     public func record(
-        _ action: String, identity: Identity?, connection: String? = nil, session: String? = nil,
+        _ action: AuditAction, identity: Identity?, connection: String? = nil, session: String? = nil,
         command: String? = nil, rule: String? = nil, detail: String? = nil, clientAddress: String? = nil
     ) async {
         await record(makeEvent(action, identity: identity, connection: connection, session: session, command: command, rule: rule, detail: detail, clientAddress: clientAddress))
     }
 
     private func makeEvent(
-        _ action: String, identity: Identity?, connection: String?, session: String?,
+        _ action: AuditAction, identity: Identity?, connection: String?, session: String?,
         command: String?, rule: String?, detail: String?, clientAddress: String?, time: Date = Date()
     ) -> AuditEvent {
         AuditEvent(
-            action: action, time: time, service: service, connection: connection, sessionID: session, subject: identity?.subject,
+            action: action.rawValue, time: time, service: service, connection: connection, sessionID: session, subject: identity?.subject,
             email: identity?.email, groups: identity?.groups ?? [], command: command, rule: rule, detail: detail,
             clientAddress: clientAddress
         )

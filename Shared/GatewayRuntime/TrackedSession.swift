@@ -66,7 +66,7 @@ public final class TrackedSession: Sendable {
         try? await environment.store.upsert(record)
         environment.sessions.add(.init(id: id, connection: connection.name, terminate: terminate))
         environment.metrics.sessionStarted(connection: connection.name)
-        await environment.audit.record("connect", identity: identity, connection: connection.name, session: id, clientAddress: clientAddress)
+        await environment.audit.record(.connect, identity: identity, connection: connection.name, session: id, clientAddress: clientAddress)
         logger.info("session started", metadata: ["gateway.connection": "\(connection.name)", "gateway.user": "\(identity.subject)"])
         var expiry: Task<Void, Never>?
         if environment.configuration.identity.sessionExpiry == .end {
@@ -98,7 +98,7 @@ public final class TrackedSession: Sendable {
         let message = "the session's token expired at \(identity.expiresAt.formatted(.iso8601)); reconnect with a fresh token"
         recorder?.record(RecordingEvent(type: "error", decision: "kill", rule: "session_expiry", error: message))
         environment.metrics.decision("kill", connection: connection)
-        await environment.audit.record("kill", identity: identity, connection: connection, session: id, rule: "session_expiry", detail: message, clientAddress: clientAddress)
+        await environment.audit.record(.kill, identity: identity, connection: connection, session: id, rule: "session_expiry", detail: message, clientAddress: clientAddress)
         await terminate(message)
     }
 
@@ -117,7 +117,7 @@ public final class TrackedSession: Sendable {
         } catch {
             logger.error("the session recording could not be sealed", metadata: ["gateway.error": "\(error)"])
         }
-        await environment.audit.record(status == .killed ? "kill" : "disconnect", identity: identity, connection: connection.name, session: id, clientAddress: clientAddress)
+        await environment.audit.record(status == .killed ? .kill : .disconnect, identity: identity, connection: connection.name, session: id, clientAddress: clientAddress)
         // Last: a shutdown drains until the registry is empty, then closes the store.
         environment.sessions.remove(id)
         environment.metrics.sessionEnded(connection: connection.name)

@@ -145,19 +145,19 @@ final class PostgresSession: Sendable {
             identity = try await environment.verifier.verify(token.trimmingCharacters(in: .whitespacesAndNewlines))
         } catch {
             environment.metrics.authenticationFailure(reason: error.code.rawValue)
-            await environment.audit.record("deny", identity: nil, connection: parameters["database"], detail: error.description, clientAddress: clientAddress)
+            await environment.audit.record(.deny, identity: nil, connection: parameters["database"], detail: error.description, clientAddress: clientAddress)
             await refuse(outbound, code: "28000", "access gateway: \(error.description)")
             return
         }
         let requested = parameters["database"] ?? parameters["user"] ?? ""
         guard let connection = environment.connections.first(where: { $0.name == requested }), case .postgres(let upstream) = connection.upstream else {
-            await environment.audit.record("deny", identity: identity, connection: requested, detail: "unknown connection", clientAddress: clientAddress)
+            await environment.audit.record(.deny, identity: identity, connection: requested, detail: "unknown connection", clientAddress: clientAddress)
             await refuse(outbound, code: "42501", "access gateway: unknown connection \"\(requested)\" (dbname selects the connection)")
             return
         }
         if case .deny(let reason) = environment.policy.authorize(identity, for: connection.policy) {
             environment.metrics.decision("deny", connection: connection.name)
-            await environment.audit.record("deny", identity: identity, connection: connection.name, detail: reason, clientAddress: clientAddress)
+            await environment.audit.record(.deny, identity: identity, connection: connection.name, detail: reason, clientAddress: clientAddress)
             await refuse(outbound, code: "42501", "access gateway: \(reason)")
             return
         }
@@ -166,7 +166,7 @@ final class PostgresSession: Sendable {
         // server does.
         if connection.policy.isGuarded, let reason = StartupSettings.integrityRefusal(parameters: parameters.filter { $0.key == "client_encoding" }) {
             environment.metrics.decision("block", connection: connection.name)
-            await environment.audit.record("block", identity: identity, connection: connection.name, command: "client_encoding = \(parameters["client_encoding"] ?? "")", rule: "session-integrity", detail: reason, clientAddress: clientAddress)
+            await environment.audit.record(.block, identity: identity, connection: connection.name, command: "client_encoding = \(parameters["client_encoding"] ?? "")", rule: "session-integrity", detail: reason, clientAddress: clientAddress)
             await refuse(outbound, code: "42501", "access gateway: \(reason)")
             return
         }
@@ -183,14 +183,14 @@ final class PostgresSession: Sendable {
                 case .hold(let rule, _): refusal = (rule.name, "it needs review (rule \"\(rule.name)\"); connect without it and run it as SQL")
                 }
                 // A setting held for review is refused, so it is counted and audited as blocked.
-                let action = decision.kind == "deny" ? "deny" : "block"
-                environment.metrics.decision(action, connection: connection.name)
+                let action: AuditAction = decision.kind == "deny" ? .deny : .block
+                environment.metrics.decision(action.rawValue, connection: connection.name)
                 await environment.audit.record(action, identity: identity, connection: connection.name, command: setting.sql, rule: refusal.rule, detail: refusal.message, clientAddress: clientAddress)
                 await refuse(outbound, code: "42501", "access gateway: the start-up setting \(setting.sql) is refused: \(refusal.message)")
                 return
             }
         } catch {
-            await environment.audit.record("block", identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
+            await environment.audit.record(.block, identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
             await refuse(outbound, code: "42501", "access gateway: \(error.message)")
             return
         }
@@ -199,7 +199,7 @@ final class PostgresSession: Sendable {
         do {
             upstreamStartup = try await UpstreamConnection.connect(upstream, on: client.eventLoop)
         } catch {
-            await environment.audit.record("error", identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
+            await environment.audit.record(.error, identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
             await refuse(outbound, code: error.code, "access gateway: \(error.message)")
             return
         }
@@ -211,7 +211,7 @@ final class PostgresSession: Sendable {
         do {
             started = try await UpstreamConnection.authenticate(&upstreamReader, upstreamStartup.writer, upstream: upstream, clientParameters: parameters)
         } catch let failure as UpstreamConnection.Failure {
-            await environment.audit.record("error", identity: identity, connection: connection.name, detail: failure.message, clientAddress: clientAddress)
+            await environment.audit.record(.error, identity: identity, connection: connection.name, detail: failure.message, clientAddress: clientAddress)
             await refuse(outbound, code: failure.code, "access gateway: \(failure.message)")
             return
         }
@@ -221,7 +221,7 @@ final class PostgresSession: Sendable {
             let reported = Dictionary(started.parameters.compactMap { try? BackendMessages.parseParameterStatus($0) }, uniquingKeysWith: { $1 })
             if let reason = StartupSettings.integrityRefusal(parameters: reported) {
                 environment.metrics.decision("block", connection: connection.name)
-                await environment.audit.record("block", identity: identity, connection: connection.name, rule: "session-integrity", detail: reason, clientAddress: clientAddress)
+                await environment.audit.record(.block, identity: identity, connection: connection.name, rule: "session-integrity", detail: reason, clientAddress: clientAddress)
                 await refuse(outbound, code: "42501", "access gateway: \(reason)")
                 return
             }
@@ -232,7 +232,7 @@ final class PostgresSession: Sendable {
             do {
                 maskedSources = try await UpstreamConnection.maskedColumnSources(names: connection.masking.columns, &upstreamReader, upstreamStartup.writer)
             } catch {
-                await environment.audit.record("error", identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
+                await environment.audit.record(.error, identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
                 await refuse(outbound, code: error.code, "access gateway: \(error.message)")
                 return
             }

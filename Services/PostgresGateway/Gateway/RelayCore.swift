@@ -3,6 +3,7 @@ import GatewayAdmin
 import GatewayConfig
 import GatewayMasking
 import GatewayPolicy
+import GatewaySession
 import GatewayRecording
 import GatewayRuntime
 import GatewayState
@@ -37,7 +38,11 @@ final class RelayCore: @unchecked Sendable {
     private let audit: AuditTrail
     private let policy: PolicyEngine
     /// `gateway_decisions_total{decision="allow"}` of this connection: counted for almost every statement.
-    private lazy var allowDecisions = metrics.decisionCounter("allow", connection: connection.name)
+    /// Where each statement's decision becomes its metric, recording line and audit event.
+    private lazy var checkpoint = Checkpoint(
+        environment: environment, identity: identity, connection: connection.name, sessionID: session.sessionID,
+        recorder: recorder, eventType: "query"
+    )
 
     private var state = RelayState()
     private var lineageCache: [String: MaskLineage.Outputs] = [:]
@@ -193,7 +198,7 @@ final class RelayCore: @unchecked Sendable {
             task.cancel()
             let message = "access gateway: terminating connection due to idle-session timeout (limits.idle_timeout \(Self.describe(seconds)))"
             self.recorder?.record(RecordingEvent(type: "error", error: message))
-            self.audit.enqueue("idle_timeout", identity: self.identity, connection: self.connection.name, session: self.session.sessionID, detail: message)
+            self.audit.enqueue(.idleTimeout, identity: self.identity, connection: self.connection.name, session: self.session.sessionID, detail: message)
             self.client.writeAndFlush(BackendMessages.error("57P05", message, severity: "FATAL")).whenComplete { [client = self.client] _ in
                 client.close(promise: nil)
             }
@@ -395,17 +400,10 @@ final class RelayCore: @unchecked Sendable {
         state.pendingRefusal = refusal
     }
 
-    /// A blocked statement's query line and audit event.
-    private func recordBlock(command: String, rule: String, message: String) {
-        recorder?.record(RecordingEvent(type: "query", command: command, decision: "block", rule: rule, detail: message))
-        audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: command, rule: rule, detail: message)
-    }
-
     /// A refused fast-path call, recorded and audited as a blocked statement, answered as the
     /// server answers a failed call: ErrorResponse and ReadyForQuery.
     private func refuseFunctionCall(command: String, rule: String, message: String) {
-        metrics.decision("block", connection: connection.name)
-        recordBlock(command: command, rule: rule, message: message)
+        _ = checkpoint.pass(.block(rule: rule, message: message, statement: command), command: command)
         refuseSimpleQuery(BackendMessages.error("42501", "access gateway: \(message)", hint: "the call was not sent to the database; the session is still usable"))
     }
 
@@ -435,21 +433,14 @@ final class RelayCore: @unchecked Sendable {
            SQLAnalyzer.analyze(query).contains(where: { $0.findings.readsLargeObjects }) {
             decision = .block(rule: "masking", message: "reading large objects (lo_get, loread, psql's \\lo_export) is refused on a connection with masking: their contents are not scanned", statement: query)
         }
-        if case .allow = decision { allowDecisions.increment() } else { metrics.decision(decision.kind, connection: connection.name) }
-        switch decision {
-        case .allow:
-            let now = Date()
-            recorder?.record(RecordingEvent(type: "query", time: now, command: query, decision: "allow"))
-            audit.enqueue("allow", identity: identity, connection: connection.name, session: session.sessionID, command: query, time: now)
+        switch checkpoint.pass(decision, command: query) {
+        case .forward:
             return .forward
-        case .deny(let reason):
-            recorder?.record(RecordingEvent(type: "query", command: query, decision: "deny", detail: reason))
-            audit.enqueue("deny", identity: identity, connection: connection.name, session: session.sessionID, command: query, detail: reason)
-            return .refuse(BackendMessages.error("42501", "access gateway: \(reason)"))
-        case .block(let rule, let message, _):
-            recordBlock(command: query, rule: rule, message: message)
+        case .refuse(_, let message, denied: true):
+            return .refuse(BackendMessages.error("42501", "access gateway: \(message)"))
+        case .refuse(_, let message, denied: false):
             return .refuse(BackendMessages.error("42501", "access gateway: \(message)", hint: "the statement was not sent to the database; the session is still usable"))
-        case .hold(let rule, _):
+        case .hold(let rule):
             return .hold(rule)
         }
     }
@@ -682,7 +673,7 @@ final class RelayCore: @unchecked Sendable {
     private func stopOversizedResult(limit: Int) {
         let message = "access gateway: the result exceeds limits.max_rows (\(limit)); the query was cancelled"
         recorder?.record(RecordingEvent(type: "error", error: message))
-        audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, rule: "limits.max_rows", detail: message)
+        audit.enqueue(.block, identity: identity, connection: connection.name, session: session.sessionID, rule: "limits.max_rows", detail: message)
         toClient(BackendMessages.error("54000", message))
         flushClient()
         let (host, port, key) = (upstream.host, upstream.port, cancelKey)
@@ -760,7 +751,7 @@ final class RelayCore: @unchecked Sendable {
     private func auditMasking(command: String?) -> [String: Int]? {
         guard !maskHits.isEmpty else { return nil }
         let counts = maskHits.counts
-        audit.enqueue("mask", identity: identity, connection: connection.name, session: session.sessionID, command: command, detail: maskHits.summary)
+        audit.enqueue(.mask, identity: identity, connection: connection.name, session: session.sessionID, command: command, detail: maskHits.summary)
         maskHits = MaskingHits()
         return counts
     }
@@ -805,7 +796,7 @@ final class RelayCore: @unchecked Sendable {
             let message = "access gateway: the session was ended: \(reason)"
             metrics.decision("block", connection: connection.name)
             recorder?.record(RecordingEvent(type: "error", decision: "block", rule: "session-integrity", error: message))
-            audit.enqueue("block", identity: identity, connection: connection.name, session: session.sessionID, command: "\(name) = \(value)", rule: "session-integrity", detail: reason)
+            audit.enqueue(.block, identity: identity, connection: connection.name, session: session.sessionID, command: "\(name) = \(value)", rule: "session-integrity", detail: reason)
             toClient(BackendMessages.error("42501", message, severity: "FATAL"))
             flushClient()
             client.close(promise: nil)

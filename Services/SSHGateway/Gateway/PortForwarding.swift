@@ -17,7 +17,7 @@ enum PortForwarding {
         connection.environment.metrics.decision(allowed ? "allow" : "block", connection: session.connection.name)
         Task {
             await connection.environment.audit.record(
-                allowed ? "allow" : "block", identity: session.identity, connection: session.connection.name, session: connection.sessionID,
+                allowed ? .allow : .block, identity: session.identity, connection: session.connection.name, session: connection.sessionID,
                 command: description, rule: allowed ? nil : "allow_port_forwarding", detail: detail, clientAddress: connection.clientAddress
             )
         }

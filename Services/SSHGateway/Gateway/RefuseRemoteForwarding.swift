@@ -17,7 +17,7 @@ final class RefuseRemoteForwarding: GlobalRequestDelegate {
             let connection = self.connection
             Task {
                 await connection.environment.audit.record(
-                    "block", identity: session.identity, connection: session.connection.name, session: connection.sessionID,
+                    .block, identity: session.identity, connection: session.connection.name, session: connection.sessionID,
                     command: "tcpip-forward", rule: "remote_forwarding", detail: "remote port forwarding (ssh -R) is not offered by the gateway",
                     clientAddress: connection.clientAddress
                 )

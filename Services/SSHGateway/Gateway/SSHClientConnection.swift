@@ -70,7 +70,7 @@ final class SSHClientConnection: @unchecked Sendable {
             identity = try await environment.verifier.verify(token.trimmingCharacters(in: .whitespacesAndNewlines))
         } catch {
             environment.metrics.authenticationFailure(reason: error.code.rawValue)
-            await environment.audit.record("deny", identity: nil, connection: username, detail: error.description, clientAddress: clientAddress)
+            await environment.audit.record(.deny, identity: nil, connection: username, detail: error.description, clientAddress: clientAddress)
             logger.notice("authentication refused", metadata: ["gateway.reason": "\(error.code.rawValue)", "gateway.client": "\(clientAddress)"])
             return failed()
         }
@@ -90,7 +90,7 @@ final class SSHClientConnection: @unchecked Sendable {
         } else {
             refusal = "unknown connection \"\(username)\" (the SSH user name selects the connection)"
         }
-        await environment.audit.record("deny", identity: identity, connection: username, detail: refusal, clientAddress: clientAddress)
+        await environment.audit.record(.deny, identity: identity, connection: username, detail: refusal, clientAddress: clientAddress)
         logger.notice("access refused", metadata: ["gateway.user": "\(identity.subject)", "gateway.connection": "\(username)"])
         return failed()
     }
@@ -126,7 +126,7 @@ final class SSHClientConnection: @unchecked Sendable {
                 self.logger.warning("the target could not be used", metadata: ["gateway.error": "\(message)"])
                 Task {
                     await self.environment.audit.record(
-                        "error", identity: authenticated.identity, connection: authenticated.connection.name, session: self.sessionID,
+                        .error, identity: authenticated.identity, connection: authenticated.connection.name, session: self.sessionID,
                         detail: message, clientAddress: self.clientAddress
                     )
                 }
@@ -183,7 +183,7 @@ final class SSHClientConnection: @unchecked Sendable {
             let message = "access gateway: session closed after \(seconds.formatted()) s without activity (limits.idle_timeout)"
             if let session = self.authenticated {
                 session.tracked.recorder?.record(RecordingEvent(type: "error", error: message))
-                self.environment.audit.enqueue("idle_timeout", identity: session.identity, connection: session.connection.name, session: self.sessionID, detail: message)
+                self.environment.audit.enqueue(.idleTimeout, identity: session.identity, connection: session.connection.name, session: self.sessionID, detail: message)
             }
             for relay in self.relays.values { relay.endForIdleness(message) }
             self.eventLoop.scheduleTask(in: .milliseconds(200)) { self.channel.close(promise: nil) }

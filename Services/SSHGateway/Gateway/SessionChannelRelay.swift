@@ -2,6 +2,7 @@ import Foundation
 import GatewayConfig
 import GatewayMasking
 import GatewayPolicy
+import GatewaySession
 import GatewayRecording
 import GatewayRuntime
 import NIOCore
@@ -100,6 +101,11 @@ final class SessionChannelRelay: @unchecked Sendable {
     }
 
     var environment: GatewayEnvironment { owner.environment }
+
+    /// Where this channel's decisions become metrics, recording lines and audit events.
+    private func checkpoint(eventType: String) -> Checkpoint {
+        Checkpoint(environment: environment, identity: session.identity, connection: connection.name, sessionID: owner.sessionID, recorder: recorder, eventType: eventType)
+    }
     var connection: ConnectionConfiguration { session.connection }
     var recorder: SessionRecorder? { session.tracked.recorder }
     private var hasRules: Bool { !connection.guardrails.isEmpty || !connection.approvals.isEmpty }
@@ -183,9 +189,7 @@ final class SessionChannelRelay: @unchecked Sendable {
                     : "access gateway: subsystem \"\(name)\" is not supported"
                 recorder?.record(RecordingEvent(type: "subsystem", command: name, decision: "block", detail: message))
                 environment.metrics.decision("block", connection: connection.name)
-                Task { [environment, session, owner] in
-                    await environment.audit.record("block", identity: session.identity, connection: session.connection.name, session: owner.sessionID, command: "subsystem \(name)", rule: "sftp", detail: message)
-                }
+                environment.audit.enqueue(.block, identity: session.identity, connection: session.connection.name, session: owner.sessionID, command: "subsystem \(name)", rule: "sftp", detail: message)
                 writeToClient(message + "\n", stderr: true)
                 flushClient()
                 phase = .done
@@ -197,7 +201,7 @@ final class SessionChannelRelay: @unchecked Sendable {
         }
         environment.metrics.decision("allow", connection: connection.name)
         recorder?.record(RecordingEvent(type: kind == .shell ? "shell" : "subsystem", command: kind.label, decision: "allow"))
-        environment.audit.enqueue("allow", identity: session.identity, connection: connection.name, session: owner.sessionID, command: kind.label)
+        environment.audit.enqueue(.allow, identity: session.identity, connection: connection.name, session: owner.sessionID, command: kind.label)
         openUpstream()
     }
 
@@ -205,17 +209,14 @@ final class SessionChannelRelay: @unchecked Sendable {
 
     private func decideExec(_ command: String) {
         let decision = environment.policy.decide(.shell(command), by: session.identity, on: connection.policy)
-        environment.metrics.decision(decision.kind, connection: connection.name)
-        switch decision {
-        case .allow:
-            recorder?.record(RecordingEvent(type: "exec", command: command, decision: "allow"))
-            environment.audit.enqueue("allow", identity: session.identity, connection: connection.name, session: owner.sessionID, command: command)
+        switch checkpoint(eventType: "exec").pass(decision, command: command) {
+        case .forward:
             openUpstream()
-        case .deny(let reason):
-            refuseExec(command, rule: nil, message: "access gateway: \(reason)")
-        case .block(let rule, let message, _):
-            refuseExec(command, rule: rule, message: "access gateway: \(message); the command was not run")
-        case .hold(let rule, _):
+        case .refuse(_, let reason, denied: true):
+            refuseExec(message: "access gateway: \(reason)")
+        case .refuse(_, let message, denied: false):
+            refuseExec(message: "access gateway: \(message); the command was not run")
+        case .hold(let rule):
             // Tell the client the channel is open, so it shows the notice while it waits.
             reply(startReplyPending, true)
             startReplyPending = false
@@ -225,11 +226,8 @@ final class SessionChannelRelay: @unchecked Sendable {
         }
     }
 
-    private func refuseExec(_ command: String, rule: String?, message: String) {
-        recorder?.record(RecordingEvent(type: "exec", command: command, decision: "block", rule: rule, detail: message))
-        Task { [environment, session, owner] in
-            await environment.audit.record("block", identity: session.identity, connection: session.connection.name, session: owner.sessionID, command: command, rule: rule, detail: message)
-        }
+    /// A refused exec (recorded and audited by the checkpoint): the reason on stderr, exit 126.
+    private func refuseExec(message: String) {
         reply(startReplyPending, true)
         startReplyPending = false
         writeToClient(message + "\n", stderr: true)
@@ -396,7 +394,7 @@ final class SessionChannelRelay: @unchecked Sendable {
     private func auditFileOperation(_ operation: SFTPRequestDecoder.Operation) {
         let text = "sftp \(operation.action) \(operation.path)" + (operation.detail.map { " (\($0))" } ?? "")
         recorder?.record(RecordingEvent(type: "sftp", command: text))
-        environment.audit.enqueue("sftp", identity: session.identity, connection: connection.name, session: owner.sessionID, command: text)
+        environment.audit.enqueue(.sftp, identity: session.identity, connection: connection.name, session: owner.sessionID, command: text)
     }
 
     /// Applies the line editor's steps until one is held for review.
@@ -448,21 +446,18 @@ final class SessionChannelRelay: @unchecked Sendable {
                 statement: text
             )
         }
-        environment.metrics.decision(decision.kind, connection: connection.name)
-        switch decision {
-        case .allow:
-            recorder?.record(RecordingEvent(type: "line", command: text, decision: "allow"))
-            environment.audit.enqueue("allow", identity: session.identity, connection: connection.name, session: owner.sessionID, command: text)
+        switch checkpoint(eventType: "line").pass(decision, command: text) {
+        case .forward:
             continuedLines = []
             submitLine(terminator)
             return true
-        case .deny(let reason):
-            discardLine(message: "access gateway: \(reason)", command: text, rule: nil)
+        case .refuse(_, let reason, denied: true):
+            discardLine(message: "access gateway: \(reason)")
             return true
-        case .block(let rule, let message, _):
-            discardLine(message: "access gateway: \(message); the line was not run", command: text, rule: rule)
+        case .refuse(_, let message, denied: false):
+            discardLine(message: "access gateway: \(message); the line was not run")
             return true
-        case .hold(let rule, _):
+        case .hold(let rule):
             lineHeld = true
             client.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
             flushUpstream()
@@ -473,7 +468,7 @@ final class SessionChannelRelay: @unchecked Sendable {
                     continuedLines = []
                     submitLine(terminator)
                 } else {
-                    discardLine(message: nil, command: text, rule: rule.name)
+                    discardLine(message: nil)
                 }
                 let steps = heldSteps
                 heldSteps = []
@@ -492,15 +487,10 @@ final class SessionChannelRelay: @unchecked Sendable {
         sendUpstream(bytes)
     }
 
-    /// Drops a refused line: with a pty the target already echoed it, so the line is erased on
-    /// the target (end of line, kill to start) and an empty line gives a fresh prompt.
-    private func discardLine(message: String?, command: String, rule: String?) {
-        if let message {
-            recorder?.record(RecordingEvent(type: "line", command: command, decision: "block", rule: rule, detail: message))
-            Task { [environment, session, owner] in
-                await environment.audit.record("block", identity: session.identity, connection: session.connection.name, session: owner.sessionID, command: command, rule: rule, detail: message)
-            }
-        }
+    /// Drops a refused line (recorded and audited by the checkpoint, or by the review that
+    /// refused it): with a pty the target already echoed it, so the line is erased on the
+    /// target and an empty line gives a fresh prompt.
+    private func discardLine(message: String?) {
         let continued = !continuedLines.isEmpty
         continuedLines = []
         if pty != nil {
@@ -681,7 +671,7 @@ final class SessionChannelRelay: @unchecked Sendable {
         if !hits.isEmpty {
             environment.metrics.maskingHits(hits.counts, connection: connection.name)
             // Masking is a decision: one audit event per command or shell, with what it hid.
-            environment.audit.enqueue("mask", identity: session.identity, connection: connection.name, session: owner.sessionID, command: kind?.label, detail: hits.summary)
+            environment.audit.enqueue(.mask, identity: session.identity, connection: connection.name, session: owner.sessionID, command: kind?.label, detail: hits.summary)
         }
         let client = self.client
         clientOutputClosed = true
