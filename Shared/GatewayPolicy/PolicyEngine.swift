@@ -50,14 +50,18 @@ public struct PolicyEngine: Sendable {
             let patterns = Self.hasPatterns(policy)
             return statements.map { Unit(text: patterns ? SQLSplitter.normalized($0.text) : $0.text, findings: $0.findings) }
         case .shell, .line, .exec:
-            var findings = SQLFindings()
-            let shell = Self.shellFindings(of: command)
-            // Patterns see the line as typed and each program with its arguments, quotes
-            // removed (`r''m -rf` is `rm -rf`).
-            findings.innerStatements = shell.invocations.map(\.normalizedText)
-            findings.opaque = shell.opaque
-            return [Unit(text: command.text, findings: findings, shell: shell)]
+            return [Self.shellUnit(of: command)]
         }
+    }
+
+    /// A command line as one unit: patterns see the line as typed and each program with its
+    /// arguments, quotes removed (`r''m -rf` is `rm -rf`); command rules see the programs.
+    static func shellUnit(of command: Command) -> Unit {
+        var findings = SQLFindings()
+        let shell = shellFindings(of: command)
+        findings.innerStatements = shell.invocations.map(\.normalizedText)
+        findings.opaque = shell.opaque
+        return Unit(text: command.text, findings: findings, shell: shell)
     }
 
     static func shellFindings(of command: Command) -> ShellFindings {
@@ -132,9 +136,7 @@ public struct PolicyEngine: Sendable {
                 Self.matches(pattern: rule.pattern, statement: rule.statement, command: nil, unit: Unit(text: SQLSplitter.normalized($0.text), findings: $0.findings)) == .yes
             }
         case .shell, .line, .exec:
-            var session = SQLSession()
-            let units = units(of: command, policy: ConnectionPolicy(connection: "", allowGroups: [], approvals: [rule]), session: &session, precheck: false)
-            return units.allSatisfy { Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: $0) == .yes }
+            return Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: Self.shellUnit(of: command)) == .yes
         }
     }
 

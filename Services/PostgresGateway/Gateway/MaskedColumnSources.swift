@@ -42,21 +42,26 @@ struct MaskedColumnSources: Sendable, Equatable {
     /// and type is named with its schema: the session's `search_path` is the client's to set,
     /// and a `lower` or `=` of its own earlier in the path must not answer for the catalog's.
     static func query(names: some Collection<String>) -> String {
-        let literals = names.sorted().map { "'\($0.lowercased().replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")
         return "SELECT a.attrelid, a.attnum, t.oid, t.typarray FROM pg_catalog.pg_attribute a"
             + " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid"
             + " LEFT JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) c.reltype"
             + " WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
-            + " AND pg_catalog.lower(a.attname::pg_catalog.text) OPERATOR(pg_catalog.=) ANY (ARRAY[\(literals)]::pg_catalog.text[])"
+            + " AND " + namedMasked(names)
+    }
+
+    /// The condition that attribute `a` is named as a masked column (lower-cased, compared
+    /// with the catalog's own functions and operators).
+    static func namedMasked(_ names: some Collection<String>) -> String {
+        let literals = names.sorted().map { "'\($0.lowercased().replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")
+        return "pg_catalog.lower(a.attname::pg_catalog.text) OPERATOR(pg_catalog.=) ANY (ARRAY[\(literals)]::pg_catalog.text[])"
     }
 
     /// The views (and materialized views) whose definition reads a relation holding a masked
     /// column, directly or through other views, with their definitions (`pg_get_viewdef`).
     static func viewQuery(names: some Collection<String>) -> String {
-        let literals = names.sorted().map { "'\($0.lowercased().replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")
         return "WITH RECURSIVE tainted(rel) AS ("
             + "SELECT a.attrelid FROM pg_catalog.pg_attribute a WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
-            + " AND pg_catalog.lower(a.attname::pg_catalog.text) OPERATOR(pg_catalog.=) ANY (ARRAY[\(literals)]::pg_catalog.text[])"
+            + " AND " + namedMasked(names)
             + " UNION SELECT r.ev_class FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_depend d"
             + " ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) r.oid"
             + " AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"

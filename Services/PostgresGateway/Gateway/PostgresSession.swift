@@ -83,6 +83,14 @@ final class PostgresSession: Sendable {
         try? await outbound.write(BackendMessages.error(code, message, severity: "FATAL"))
     }
 
+    /// A start-up refused because the session would be one the gateway's parser reads
+    /// differently from the server: counted and audited as a block of rule session-integrity.
+    private func refuseForIntegrity(_ outbound: Writer, _ reason: String, command: String?, identity: Identity, connection: String) async {
+        environment.metrics.decision(AuditAction.block.rawValue, connection: connection)
+        await environment.audit.record(.block, identity: identity, connection: connection, command: command, rule: "session-integrity", detail: reason, clientAddress: clientAddress)
+        await refuse(outbound, code: "42501", "access gateway: \(reason)")
+    }
+
     private func serve(_ iterator: inout FrameReader, _ outbound: Writer) async throws {
         var parameters: [String: String] = [:]
         var encrypted = false
@@ -165,9 +173,7 @@ final class PostgresSession: Sendable {
         // On a guarded connection, the client's encoding must be one the parser reads as the
         // server does.
         if connection.policy.isGuarded, let reason = StartupSettings.integrityRefusal(parameters: parameters.filter { $0.key == "client_encoding" }) {
-            environment.metrics.decision("block", connection: connection.name)
-            await environment.audit.record(.block, identity: identity, connection: connection.name, command: "client_encoding = \(parameters["client_encoding"] ?? "")", rule: "session-integrity", detail: reason, clientAddress: clientAddress)
-            await refuse(outbound, code: "42501", "access gateway: \(reason)")
+            await refuseForIntegrity(outbound, reason, command: "client_encoding = \(parameters["client_encoding"] ?? "")", identity: identity, connection: connection.name)
             return
         }
 
@@ -220,9 +226,7 @@ final class PostgresSession: Sendable {
         if connection.policy.isGuarded {
             let reported = Dictionary(started.parameters.compactMap { try? BackendMessages.parseParameterStatus($0) }, uniquingKeysWith: { $1 })
             if let reason = StartupSettings.integrityRefusal(parameters: reported) {
-                environment.metrics.decision("block", connection: connection.name)
-                await environment.audit.record(.block, identity: identity, connection: connection.name, rule: "session-integrity", detail: reason, clientAddress: clientAddress)
-                await refuse(outbound, code: "42501", "access gateway: \(reason)")
+                await refuseForIntegrity(outbound, reason, command: nil, identity: identity, connection: connection.name)
                 return
             }
         }

@@ -426,12 +426,8 @@ final class RelayCore: @unchecked Sendable {
 
     private func decide(_ query: String) -> Verdict {
         var decision = policy.decide(.sql(query), by: identity, on: connectionPolicy, session: &sqlSession)
-        if case .allow = decision, !connection.masking.columns.isEmpty, ASCIISearch.contains(Self.copyWord, in: query), Self.copiesOut(query) {
-            decision = .block(rule: "masking", message: "COPY ... TO STDOUT is refused on a connection with column masking; use SELECT", statement: query)
-        }
-        if case .allow = decision, masking.scansValues, Self.mayReadLargeObjects(query),
-           SQLAnalyzer.analyze(query).contains(where: { $0.findings.readsLargeObjects }) {
-            decision = .block(rule: "masking", message: "reading large objects (lo_get, loread, psql's \\lo_export) is refused on a connection with masking: their contents are not scanned", statement: query)
+        if case .allow = decision, let refusal = maskingRefusal(query) {
+            decision = .block(rule: "masking", message: refusal, statement: query)
         }
         switch checkpoint.pass(decision, command: query) {
         case .forward:
@@ -481,9 +477,19 @@ final class RelayCore: @unchecked Sendable {
         }
     }
 
-    /// Whether a statement of `query` is a COPY ... TO STDOUT, by the parse tree.
-    static func copiesOut(_ query: String) -> Bool {
-        SQLAnalyzer.analyze(query).contains { $0.findings.copiesToClient }
+    /// What a masked connection refuses that masking could not cover: COPY ... TO STDOUT
+    /// with column masking (no column names in COPY data), and reading large objects (bytes
+    /// no detector scans). Parsed once, and only when a cheap look finds either possible.
+    private func maskingRefusal(_ query: String) -> String? {
+        let copies = !connection.masking.columns.isEmpty && ASCIISearch.contains(Self.copyWord, in: query)
+        let reads = masking.scansValues && Self.mayReadLargeObjects(query)
+        guard copies || reads else { return nil }
+        let findings = SQLAnalyzer.analyze(query).reduce(into: SQLFindings()) { $0.formUnion($1.findings) }
+        if copies, findings.copiesToClient { return "COPY ... TO STDOUT is refused on a connection with column masking; use SELECT" }
+        if reads, findings.readsLargeObjects {
+            return "reading large objects (lo_get, loread, psql's \\lo_export) is refused on a connection with masking: their contents are not scanned"
+        }
+        return nil
     }
 
     // MARK: - Approvals
@@ -647,8 +653,7 @@ final class RelayCore: @unchecked Sendable {
             after.forEach(toClient)
         case PostgresMessageType.copyData where masking.scansValues:
             var hits = MaskingHits()
-            let bytes = frame.payload.readableBytesView
-            if let masked = bytes.withContiguousStorageIfAvailable({ masking.mask($0, hits: &hits) }) ?? masking.mask(Array(bytes), hits: &hits) {
+            if let masked = Self.withBytes(of: frame.payload, { masking.mask($0, hits: &hits) }) {
                 countMasked(hits)
                 toClient(PostgresFrame(type: frame.type, payload: ByteBuffer(bytes: masked)))
             } else {
@@ -680,7 +685,6 @@ final class RelayCore: @unchecked Sendable {
         Task { await UpstreamConnection.cancel(host: host, port: port, processID: key.0, secretKey: key.1) }
     }
 
-    /// Masks a row's values in place; true when any changed.
     /// The lineage of a statement's outputs on a connection with column masking (cached by
     /// statement text: a session repeats its statements).
     private func lineage(of command: String?) -> MaskLineage.Outputs {
@@ -695,12 +699,20 @@ final class RelayCore: @unchecked Sendable {
         return outputs
     }
 
+    /// A buffer's readable bytes as one contiguous buffer (copied only when they are not).
+    static func withBytes<Result>(of buffer: ByteBuffer, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        let view = buffer.readableBytesView
+        return view.withContiguousStorageIfAvailable(body) ?? Array(view).withUnsafeBufferPointer(body)
+    }
+
+    /// Masks a row's values in place; true when any changed.
     private func mask(_ values: inout [ByteBuffer?], plan: MaskPlan) -> Bool {
         var changed = false
         var hits = MaskingHits()
         for index in values.indices {
             guard let value = values[index] else { continue }
-            switch plan.action(for: index) {
+            let action = plan.action(for: index)
+            switch action {
             case .keep:
                 continue
             case .wholeText:
@@ -711,17 +723,9 @@ final class RelayCore: @unchecked Sendable {
                 values[index] = nil
                 hits.record("COLUMN")
                 changed = true
-            case .scan:
-                let view = value.readableBytesView
-                let masked = view.withContiguousStorageIfAvailable { scan($0, hits: &hits) } ?? Array(view).withUnsafeBufferPointer { scan($0, hits: &hits) }
-                if let masked {
-                    values[index] = ByteBuffer(bytes: masked)
-                    changed = true
-                }
-            case .scanInPlace:
-                let view = value.readableBytesView
-                let masked = view.withContiguousStorageIfAvailable { masking.maskPreservingLength($0, hits: &hits) }
-                    ?? Array(view).withUnsafeBufferPointer { masking.maskPreservingLength($0, hits: &hits) }
+            case .scan, .scanInPlace:
+                let inPlace = action == .scanInPlace
+                let masked = Self.withBytes(of: value) { inPlace ? masking.maskPreservingLength($0, hits: &hits) : scan($0, hits: &hits) }
                 if let masked {
                     values[index] = ByteBuffer(bytes: masked)
                     changed = true

@@ -8,17 +8,15 @@ struct ParseTreeClassifier {
     /// DO block, ...) are opened; deeper is opaque.
     static let maximumNesting = 6
 
+    /// What the session (and the statements before this one in its query string) prepared.
     let session: SQLSession
-    /// Statements PREPAREd earlier in the same query string, not yet in `session`.
-    var preparedHere: [String: SQLFindings]
     let nesting: Int
     private(set) var findings = SQLFindings()
     /// PREPAREs of this statement: each name with its body's findings.
     private(set) var prepares: [(name: String, findings: SQLFindings)] = []
 
-    init(session: SQLSession, preparedHere: [String: SQLFindings] = [:], nesting: Int = 0) {
+    init(session: SQLSession, nesting: Int = 0) {
         self.session = session
-        self.preparedHere = preparedHere
         self.nesting = nesting
     }
 
@@ -115,20 +113,13 @@ struct ParseTreeClassifier {
             findings.kinds.insert(.ddl)
             findings.opaque.append("it creates or changes code that runs later (a cast, language, transform, conversion or function)")
         case "PrepareStmt":
-            var body = ParseTreeClassifier(session: session, preparedHere: preparedHere, nesting: nesting)
+            var body = ParseTreeClassifier(session: session, nesting: nesting)
             if let query = fields["query"] { body.visit(query, text: text) }
-            if let name = fields["name"]?.stringValue {
-                prepares.append((name, body.findings))
-                preparedHere[name, default: SQLFindings()].formUnion(body.findings)
-            }
+            if let name = fields["name"]?.stringValue { prepares.append((name, body.findings)) }
             return false
         case "ExecuteStmt":
             let name = fields["name"]?.stringValue ?? ""
-            var known = session.findings(ofPrepared: name)
-            if let here = preparedHere[name] {
-                known = known.map { var merged = $0; merged.formUnion(here); return merged } ?? here
-            }
-            if let known {
+            if let known = session.findings(ofPrepared: name) {
                 findings.formUnion(known)
             } else {
                 findings.opaque.append("it executes prepared statement \"\(name)\", which the gateway did not see prepared")

@@ -30,13 +30,14 @@ public enum SQLAnalyzer {
         let bytes = Array(sql.utf8)
         switch PgQuery.parse(sql) {
         case .success(let tree):
-            var preparedHere: [String: SQLFindings] = [:]
+            // A statement sees what the ones before it in the string prepared.
+            var session = session
             let ranges = SQLSplitter.statementRanges(tree, count: bytes.count)
             return zip(tree["stmts"]?.elements ?? [], ranges).map { raw, range in
                 let text = String(decoding: bytes[range], as: UTF8.self)
-                var classifier = ParseTreeClassifier(session: session, preparedHere: preparedHere, nesting: nesting)
+                var classifier = ParseTreeClassifier(session: session, nesting: nesting)
                 if let statement = raw["stmt"] { classifier.classify(statement, text: text) }
-                for prepared in classifier.prepares { preparedHere[prepared.name, default: SQLFindings()].formUnion(prepared.findings) }
+                for prepared in classifier.prepares { session.prepare(prepared.name, prepared.findings) }
                 return AnalyzedStatement(
                     text: text.trimmingSQLWhitespace(), findings: classifier.findings,
                     prepares: classifier.prepares.map { AnalyzedStatement.Prepared(name: $0.name, findings: $0.findings) }

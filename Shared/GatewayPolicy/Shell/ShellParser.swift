@@ -26,7 +26,6 @@ public enum ShellParser {
     private static let reservedSkipped: Set<String> = ["if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time", "coproc"]
 
     private struct PendingHeredoc {
-        var command: Int
         var delimiter: [UInt8]
         var stripTabs: Bool
         var literal: Bool
@@ -236,7 +235,7 @@ public enum ShellParser {
                 let delimiter = readRedirectionTarget()
                 let raw = bytes[start..<index]
                 let quoted = raw.contains(UInt8(ascii: "'")) || raw.contains(UInt8(ascii: "\"")) || raw.contains(UInt8(ascii: "\\"))
-                heredocs.append(PendingHeredoc(command: -1, delimiter: Array((delimiter?.text ?? "").utf8), stripTabs: stripTabs, literal: quoted))
+                heredocs.append(PendingHeredoc(delimiter: Array((delimiter?.text ?? "").utf8), stripTabs: stripTabs, literal: quoted))
                 input = .text("", literal: quoted)
                 return
             }
@@ -297,8 +296,6 @@ public enum ShellParser {
                 literal = false
                 if startsLiteral == nil { startsLiteral = false }
             }
-            // A quoted empty word ('' or "") is a word.
-            var quoted = false
             while !atEnd {
                 let byte = bytes[index]
                 if Self.isBlank(byte) || byte == 0x0A || byte == 0x0D { break }
@@ -317,7 +314,6 @@ public enum ShellParser {
                     if peek(1) == 0x0A { index += 2; continue }
                     if let next = peek(1) { appendLiteral([next]); index += 2 } else { index += 1 }
                 case UInt8(ascii: "'"):
-                    quoted = true
                     index += 1
                     let start = index
                     while !atEnd, bytes[index] != UInt8(ascii: "'") { index += 1 }
@@ -325,7 +321,6 @@ public enum ShellParser {
                     appendLiteral(bytes[start..<min(index, bytes.count)])
                     index = min(index + 1, bytes.count)
                 case UInt8(ascii: "\""):
-                    quoted = true
                     index += 1
                     doubleQuoted(appendLiteral: appendLiteral, appendExpansion: appendExpansion)
                 case UInt8(ascii: "`"):
@@ -334,11 +329,9 @@ public enum ShellParser {
                     appendExpansion(bytes[start..<index])
                 case UInt8(ascii: "$"):
                     if peek(1) == UInt8(ascii: "'") {
-                        quoted = true
                         index += 2
                         appendLiteral(ansiC())
                     } else if peek(1) == UInt8(ascii: "\"") {
-                        quoted = true
                         index += 2
                         doubleQuoted(appendLiteral: appendLiteral, appendExpansion: appendExpansion)
                     } else if let start = dollar() {
@@ -352,7 +345,6 @@ public enum ShellParser {
                     index += 1
                 }
             }
-            _ = quoted
             return ShellWord(text: String(decoding: text, as: UTF8.self), isLiteral: literal, startsLiteral: startsLiteral ?? true)
         }
 
