@@ -28,4 +28,26 @@ struct SessionExpiryTests {
         #expect(try fixture.psql(["SELECT 'fresh-ok'"]).output.contains("fresh-ok"))
         await fixture.stop()
     }
+
+    /// A token of megabytes is refused unread, with the protocol's own error, and audited.
+    @Test func anOversizedTokenIsRefusedAtTheGateway() async throws {
+        let fixture = try await GuardedPostgresFixture.start()
+        let huge = try fixture.idp.token(subject: "agent-1", groups: ["agents"]) + String(repeating: "A", count: 20_000)
+        let result = try fixture.psql(["SELECT 'let-in'"], environment: ["PGPASSWORD": huge])
+        #expect(result.status != 0)
+        #expect(!result.output.contains("let-in"), "\(result.output)")
+        #expect(result.output.contains("at most 8192"), "\(result.output)")
+        await fixture.stop()
+    }
+
+    /// The same over SSH: the channel is told on stderr and the command does not finish.
+    @Test func anSSHSessionEndsWithItsToken() async throws {
+        let fixture = try await SSHGatewayFixture.start()
+        let token = try fixture.idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"], expiresIn: -57)
+        let result = try fixture.ssh("locked", "echo before-expiry; sleep 8; echo after-expiry", token: token)
+        #expect(result.output.contains("before-expiry"), "\(result.output)")
+        #expect(result.output.contains("token expired"), "\(result.output)")
+        #expect(!result.output.contains("after-expiry"), "\(result.output)")
+        _ = await fixture.stop()
+    }
 }
