@@ -163,7 +163,9 @@ struct SSHGatewayTests {
         var audit: [[String: Any]] = []
         for _ in 0..<30 {
             audit = try await fixture.audit()
-            if audit.contains(where: { ($0["command"] as? String)?.hasPrefix("sftp remove") == true }) { break }
+            // The refusal is a batched event too (enqueued in order with the session's others).
+            if audit.contains(where: { ($0["command"] as? String)?.hasPrefix("sftp remove") == true }),
+               audit.contains(where: { $0["action"] as? String == "block" && $0["connection"] as? String == "locked" }) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         let commands = audit.compactMap { $0["command"] as? String }
