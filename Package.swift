@@ -132,8 +132,12 @@ let package = Package(
         .target(
             name: "GatewaySession",
             dependencies: [
-                "GatewayPolicy", "GatewayRecording", "GatewayRuntime", "GatewayState",
+                "GatewayAdmin", "GatewayConfig", "GatewayIdentity", "GatewayMasking", "GatewayPolicy", "GatewayRecording", "GatewayRuntime", "GatewayState",
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/GatewaySession",
             swiftSettings: strict
@@ -246,7 +250,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "GatewayConfig", "GatewayIdentity", "GatewayPolicy", "GatewayMasking", "GatewayState",
-                "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+                "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewaySession", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

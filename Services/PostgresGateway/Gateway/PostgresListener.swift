@@ -1,5 +1,6 @@
 import GatewayConfig
 import GatewayRuntime
+import GatewaySession
 import NIOSSL
 import Logging
 import NIOCore
@@ -28,26 +29,10 @@ public struct PostgresListener: Service {
 
     public func run() async throws {
         let tls = try Self.makeTLSContext(environment.configuration.tls)
-        let listen = environment.endpoint.listen
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [environment, cancelKeys] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let bridge = try PostgresChannel.configure(channel, side: .client)
-                    let session = PostgresSession(environment: environment, cancelKeys: cancelKeys, tls: tls, client: StartupChannel(channel: channel, stream: bridge.stream))
-                    Task { await session.run() }
-                }
-            }
-            .bind(host: listen.host, port: listen.port)
-            .get()
-        environment.logger.info("postgres listener started", metadata: ["gateway.listen": "\(listen)", "gateway.tls": "\(tls != nil)"])
-        try await withGracefulShutdownHandler {
-            try await server.closeFuture.get()
-        } onGracefulShutdown: {
-            // Stop accepting; SessionDrain ends the sessions in flight.
-            server.close(promise: nil)
-        }
+        let child = PostgresConnectionChild(environment: environment, cancelKeys: cancelKeys, tls: tls)
+        try await GatewayListener(
+            child: child, listen: environment.endpoint.listen, logger: environment.logger,
+            started: ["gateway.protocol": "postgres", "gateway.tls": "\(tls != nil)"]
+        ).run()
     }
 }

@@ -4,6 +4,7 @@ import GatewayMasking
 import GatewayPolicy
 import GatewayRecording
 import GatewayRuntime
+import GatewaySession
 import GatewayState
 import Logging
 import NIOCore
@@ -148,27 +149,18 @@ final class PostgresSession: Sendable {
             await refuse(outbound, code: "08P01", "expected a password message carrying the OIDC token")
             return
         }
-        let identity: Identity
-        do {
-            identity = try await environment.verifier.verify(token.trimmingCharacters(in: .whitespacesAndNewlines))
-        } catch {
-            environment.metrics.authenticationFailure(reason: error.code.rawValue)
-            await environment.audit.record(.deny, identity: nil, connection: parameters["database"], detail: error.description, clientAddress: clientAddress)
-            await refuse(outbound, code: "28000", "access gateway: \(error.description)")
-            return
-        }
         let requested = parameters["database"] ?? parameters["user"] ?? ""
-        guard let connection = environment.connections.first(where: { $0.name == requested }), case .postgres(let upstream) = connection.upstream else {
-            await environment.audit.record(.deny, identity: identity, connection: requested, detail: "unknown connection", clientAddress: clientAddress)
-            await refuse(outbound, code: "42501", "access gateway: unknown connection \"\(requested)\" (dbname selects the connection)")
+        let admission = Admission(environment: environment, selector: "dbname")
+        let admitted = await admission.admit(token: token, connection: requested, clientAddress: clientAddress, logger: logger) { candidate in
+            if case .postgres = candidate.upstream { true } else { false }
+        }
+        guard case .success(let admitted) = admitted, case .postgres(let upstream) = admitted.connection.upstream else {
+            if case .failure(let refusal) = admitted {
+                await refuse(outbound, code: refusal.reason == .token ? "28000" : "42501", "access gateway: \(refusal.message)")
+            }
             return
         }
-        if case .deny(let reason) = environment.policy.authorize(identity, for: connection.policy) {
-            environment.metrics.decision("deny", connection: connection.name)
-            await environment.audit.record(.deny, identity: identity, connection: connection.name, detail: reason, clientAddress: clientAddress)
-            await refuse(outbound, code: "42501", "access gateway: \(reason)")
-            return
-        }
+        let (identity, connection) = (admitted.identity, admitted.connection)
 
         // On a guarded connection, the client's encoding must be one the parser reads as the
         // server does.
@@ -259,17 +251,15 @@ final class PostgresSession: Sendable {
         // Hand both channels to the relay, on their shared event loop, before the client
         // learns it may send queries.
         try await client.eventLoop.submit { [client] in
-            let clientRelay = RelayHandler(core: core, side: .client)
-            let upstreamRelay = RelayHandler(core: core, side: .upstream)
+            let clientRelay = RelaySideHandler(endpoint: core, side: .client)
+            let upstreamRelay = RelaySideHandler(endpoint: core, side: .upstream)
             try client.pipeline.syncOperations.addHandler(clientRelay)
             try upstreamChannel.pipeline.syncOperations.addHandler(upstreamRelay)
-            try client.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).sink = clientRelay
-            try upstreamChannel.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).sink = upstreamRelay
+            try client.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).sink = RelayBatchSink(core: core, side: .client)
+            try upstreamChannel.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).sink = RelayBatchSink(core: core, side: .upstream)
             StartupChannel.removeBridge(from: client)
             StartupChannel.removeBridge(from: upstreamChannel)
-            try core.attachWriters()
-            core.startIdleTimer()
-            core.startBytesReport()
+            try core.start()
         }.get()
 
         var ready = [BackendMessages.authenticationOk()] + started.parameters

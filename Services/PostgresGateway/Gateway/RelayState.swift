@@ -61,6 +61,19 @@ struct RelayState: Sendable {
 
     var isIdle: Bool { syncsSent == syncsReceived }
 
+    /// The client sent Sync: a refused Parse's error is owed before the ReadyForQuery it
+    /// brings (unless the server reports an error of its own in that batch), and the
+    /// messages after it are the server's again.
+    mutating func synced() {
+        tracker.sync()
+        syncsSent += 1
+        if discardingUntilSync, let refusal = pendingRefusal {
+            injections.append(.init(target: syncsSent, beforeReady: true, frames: [refusal], appendReady: false, suppressIfError: true))
+        }
+        discardingUntilSync = false
+        pendingRefusal = nil
+    }
+
     /// Frames to emit around the ReadyForQuery that just arrived.
     mutating func readyForQueryArrived(status: UInt8) -> (before: [PostgresFrame], after: [PostgresFrame]) {
         syncsReceived += 1

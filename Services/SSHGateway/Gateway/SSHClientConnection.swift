@@ -3,6 +3,7 @@ import GatewayConfig
 import GatewayPolicy
 import GatewayRecording
 import GatewayRuntime
+import GatewaySession
 import GatewayState
 import Logging
 import NIOCore
@@ -35,11 +36,11 @@ final class SSHClientConnection: @unchecked Sendable {
     private let state = Mutex<(authenticated: Authenticated?, failures: Int)>((nil, 0))
 
     private var upstream: EventLoopFuture<any Channel>?
-    /// For `limits.idle_timeout`: when bytes last moved, and how many commands wait for review.
-    private var lastActivity = NIODeadline.now()
+    /// For `limits.idle_timeout`: when bytes last moved (on any channel), and how many
+    /// commands wait for review (a session waiting on a reviewer is not idle).
+    private var idleClock: IdleClock?
     private var pendingReviews = 0
     private var relays: [ObjectIdentifier: SessionChannelRelay] = [:]
-    private var idleCheck: RepeatedTask?
     private var ended = false
     /// Terminal channels (exec, shell, subsystem) seen, for `terminal.cast`.
     private var terminalStarted = false
@@ -64,35 +65,18 @@ final class SSHClientConnection: @unchecked Sendable {
     /// Checks the token and the connection the user name selects; starts the session on success.
     func authenticate(username: String, token: String) async -> Bool {
         if state.withLock({ $0.authenticated != nil }) { return false }
-        let refusal: String
-        let identity: Identity
-        do {
-            identity = try await environment.verifier.verify(token.trimmingCharacters(in: .whitespacesAndNewlines))
-        } catch {
-            environment.metrics.authenticationFailure(reason: error.code.rawValue)
-            await environment.audit.record(.deny, identity: nil, connection: username, detail: error.description, clientAddress: clientAddress)
-            logger.notice("authentication refused", metadata: ["gateway.reason": "\(error.code.rawValue)", "gateway.client": "\(clientAddress)"])
-            return failed()
+        let admission = Admission(environment: environment, selector: "the SSH user name")
+        let admitted = await admission.admit(token: token, connection: username, clientAddress: clientAddress, logger: logger) { candidate in
+            if case .ssh = candidate.upstream { true } else { false }
         }
-        if let connection = environment.connections.first(where: { $0.name == username }), case .ssh(let upstream) = connection.upstream {
-            if case .deny(let reason) = environment.policy.authorize(identity, for: connection.policy) {
-                refusal = reason
-                environment.metrics.decision("deny", connection: connection.name)
-            } else {
-                let tracked = await TrackedSession.start(
-                    id: sessionID, environment: environment, identity: identity, connection: connection, clientAddress: clientAddress,
-                    logger: logger, terminate: { [weak self] reason in self?.terminate(reason: reason) }
-                )
-                state.withLock { $0.authenticated = Authenticated(identity: identity, connection: connection, upstream: upstream, tracked: tracked) }
-                eventLoop.execute { self.startIdleTimer() }
-                return true
-            }
-        } else {
-            refusal = "unknown connection \"\(username)\" (the SSH user name selects the connection)"
-        }
-        await environment.audit.record(.deny, identity: identity, connection: username, detail: refusal, clientAddress: clientAddress)
-        logger.notice("access refused", metadata: ["gateway.user": "\(identity.subject)", "gateway.connection": "\(username)"])
-        return failed()
+        guard case .success(let admitted) = admitted, case .ssh(let upstream) = admitted.connection.upstream else { return failed() }
+        let tracked = await TrackedSession.start(
+            id: sessionID, environment: environment, identity: admitted.identity, connection: admitted.connection, clientAddress: clientAddress,
+            logger: logger, terminate: { [weak self] reason in self?.terminate(reason: reason) }
+        )
+        state.withLock { $0.authenticated = Authenticated(identity: admitted.identity, connection: admitted.connection, upstream: upstream, tracked: tracked) }
+        eventLoop.execute { self.startIdleTimer() }
+        return true
     }
 
     private func failed() -> Bool {
@@ -147,7 +131,7 @@ final class SSHClientConnection: @unchecked Sendable {
     // MARK: - Activity and idle sessions
 
     func touch() {
-        lastActivity = .now()
+        idleClock?.touch()
     }
 
     func reviewStarted() {
@@ -156,7 +140,7 @@ final class SSHClientConnection: @unchecked Sendable {
 
     func reviewEnded() {
         pendingReviews -= 1
-        lastActivity = .now()
+        idleClock?.touch()
     }
 
     func register(_ relay: SessionChannelRelay) {
@@ -173,19 +157,16 @@ final class SSHClientConnection: @unchecked Sendable {
     /// waiting at its prompt.)
     private func startIdleTimer() {
         eventLoop.preconditionInEventLoop()
-        guard let seconds = authenticated?.connection.limits.idleTimeout, seconds > 0, idleCheck == nil, !ended else { return }
-        let timeout = TimeAmount.milliseconds(Int64(seconds * 1000))
-        let interval = TimeAmount.milliseconds(max(100, min(30_000, Int64(seconds * 250))))
-        idleCheck = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] task in
-            guard let self, !self.ended else { return task.cancel() }
-            guard self.pendingReviews == 0, NIODeadline.now() - self.lastActivity >= timeout else { return }
-            task.cancel()
-            let message = "access gateway: session closed after \(seconds.formatted()) s without activity (limits.idle_timeout)"
-            if let session = self.authenticated {
-                session.tracked.recorder?.record(RecordingEvent(type: "error", error: message))
-                self.environment.audit.enqueue(.idleTimeout, identity: session.identity, connection: session.connection.name, session: self.sessionID, detail: message)
-            }
-            for relay in self.relays.values { relay.endForIdleness(message) }
+        guard idleClock == nil, !ended, let session = authenticated else { return }
+        let clock = IdleClock(timeout: session.connection.limits.idleTimeout, eventLoop: eventLoop)
+        guard clock.isEnabled else { return }
+        idleClock = clock
+        clock.start(mayEnd: { [weak self] in self.map { !$0.ended && $0.pendingReviews == 0 } ?? false }) { [weak self] limit in
+            guard let self, !self.ended else { return }
+            let message = "access gateway: session closed after \(limit) without activity (limits.idle_timeout)"
+            session.tracked.recorder?.record(RecordingEvent(type: "error", error: message))
+            self.environment.audit.enqueue(.idleTimeout, identity: session.identity, connection: session.connection.name, session: self.sessionID, detail: message)
+            for relay in self.relays.values { relay.endByGateway(message) }
             self.eventLoop.scheduleTask(in: .milliseconds(200)) { self.channel.close(promise: nil) }
         }
     }
@@ -196,22 +177,25 @@ final class SSHClientConnection: @unchecked Sendable {
     /// stderr, then the client's connection and the target's close.
     func terminate(reason: String) {
         eventLoop.execute {
-            for relay in self.relays.values { relay.endForIdleness("access gateway: \(reason)") }
+            for relay in self.relays.values { relay.endByGateway("access gateway: \(reason)") }
             self.upstream?.whenSuccess { $0.close(promise: nil) }
             self.eventLoop.scheduleTask(in: .milliseconds(200)) { self.channel.close(promise: nil) }
         }
     }
 
-    /// The client's TCP connection closed: close the target's, then seal and audit.
+    /// The client's TCP connection closed: close the target's.
     func closed() {
         eventLoop.preconditionInEventLoop()
         guard !ended else { return }
         ended = true
-        idleCheck?.cancel()
+        idleClock?.stop()
         relays = [:]
         upstream?.whenSuccess { $0.close(promise: nil) }
-        if let tracked = authenticated?.tracked {
-            Task { await tracked.end() }
-        }
+    }
+
+    /// Serves the connection until it closes, then seals its recording and audits its end.
+    func serve() async {
+        try? await channel.closeFuture.get()
+        await authenticated?.tracked.end()
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GatewayConfig
 import GatewayRecording
 import GatewayRuntime
+import GatewaySession
 import Logging
 import NIOCore
 import NIOPosix
@@ -22,27 +23,14 @@ public struct SSHListener: Service {
     }
 
     public func run() async throws {
-        let listen = environment.endpoint.listen
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [environment, hostKey] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel, environment: environment, hostKey: hostKey)
-                }
-            }
-            .bind(host: listen.host, port: listen.port)
-            .get()
-        environment.logger.info("ssh listener started", metadata: ["gateway.listen": "\(listen)", "gateway.host_key": "\(String(openSSHPublicKey: hostKey.publicKey))"])
-        try await withGracefulShutdownHandler {
-            try await server.closeFuture.get()
-        } onGracefulShutdown: {
-            server.close(promise: nil)
-        }
+        let child = SSHConnectionChild(environment: environment, hostKey: hostKey)
+        try await GatewayListener(
+            child: child, listen: environment.endpoint.listen, logger: environment.logger,
+            started: ["gateway.protocol": "ssh", "gateway.host_key": "\(String(openSSHPublicKey: hostKey.publicKey))"]
+        ).run()
     }
 
-    static func configure(_ channel: any Channel, environment: GatewayEnvironment, hostKey: NIOSSHPrivateKey) throws {
+    static func configure(_ channel: any Channel, environment: GatewayEnvironment, hostKey: NIOSSHPrivateKey) throws -> SSHClientConnection {
         let connection = SSHClientConnection(environment: environment, channel: channel)
         var configuration = SSHServerConfiguration(
             hostKeys: [hostKey],
@@ -60,6 +48,7 @@ public struct SSHListener: Service {
         )
         try channel.pipeline.syncOperations.addHandlers(ssh, ConnectionErrorHandler(connection: connection))
         channel.closeFuture.whenComplete { _ in connection.closed() }
+        return connection
     }
 
     static func openChild(_ child: any Channel, type: SSHChannelType, connection: SSHClientConnection) -> EventLoopFuture<Void> {
@@ -72,7 +61,7 @@ public struct SSHListener: Service {
                 try child.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
                 try child.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
                 let relay = SessionChannelRelay(owner: connection, session: session, client: child)
-                try child.pipeline.syncOperations.addHandler(SessionChannelHandler(relay: relay, side: .client))
+                try child.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .client))
             }
         case .directTCPIP(let target):
             return PortForwarding.open(child, target: target, connection: connection, session: session)

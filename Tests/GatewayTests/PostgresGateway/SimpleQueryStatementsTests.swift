@@ -14,11 +14,11 @@ struct SimpleQueryStatementsTests {
         "",
     ])
     func oneStatementIsNotSplit(_ query: String) {
-        #expect(RelayCore.statements(of: query) == nil)
+        #expect(StatementGate.statements(of: query) == nil)
     }
 
     @Test func severalStatementsAreNamedOneByOne() {
-        #expect(RelayCore.statements(of: "SELECT 2 AS b; SELECT 3 AS c") == ["SELECT 2 AS b", "SELECT 3 AS c"])
-        #expect(RelayCore.statements(of: "BEGIN;;SELECT ';';COMMIT;") == ["BEGIN", "SELECT ';'", "COMMIT"])
+        #expect(StatementGate.statements(of: "SELECT 2 AS b; SELECT 3 AS c") == ["SELECT 2 AS b", "SELECT 3 AS c"])
+        #expect(StatementGate.statements(of: "BEGIN;;SELECT ';';COMMIT;") == ["BEGIN", "SELECT ';'", "COMMIT"])
     }
 }

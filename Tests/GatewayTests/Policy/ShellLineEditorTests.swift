@@ -1,4 +1,4 @@
-import SSHGatewayCore
+import GatewayPolicy
 import Testing
 
 @Suite("Shell line editor")
