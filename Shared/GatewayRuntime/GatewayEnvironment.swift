@@ -24,6 +24,27 @@ public struct GatewayEnvironment: Sendable {
     /// Waits for review decisions for every held session of this process.
     public var reviews: ReviewWatcher
 
+    public init(
+        service: ServiceKind, configuration: GatewayConfiguration, endpoint: ServiceEndpoint, verifier: TokenVerifier, store: any StateStore,
+        audit: AuditTrail, metrics: GatewayMetrics, sessions: SessionRegistry, policy: PolicyEngine, signer: RecordingSigner?,
+        instanceID: String, logger: Logger, webhooks: WebhookNotifier, reviews: ReviewWatcher
+    ) {
+        self.service = service
+        self.configuration = configuration
+        self.endpoint = endpoint
+        self.verifier = verifier
+        self.store = store
+        self.audit = audit
+        self.metrics = metrics
+        self.sessions = sessions
+        self.policy = policy
+        self.signer = signer
+        self.instanceID = instanceID
+        self.logger = logger
+        self.webhooks = webhooks
+        self.reviews = reviews
+    }
+
     /// The connections this gateway serves.
     public var connections: [ConnectionConfiguration] { configuration.connections(of: service) }
 }

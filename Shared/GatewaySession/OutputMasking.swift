@@ -8,8 +8,9 @@ import NIOCore
 /// `Password:` prompt must not wait for the next output), the start of a value masked then
 /// (`MaskingStream.flushAfterPause`). What was hidden is counted in the tally.
 ///
-/// Not `Sendable`: used on `eventLoop` only.
-public final class OutputMasking {
+/// `@unchecked Sendable` only so the loop's scheduled flush can hold it weakly: used on
+/// `eventLoop` only.
+public final class OutputMasking: @unchecked Sendable {
     public enum Stream: Int, Sendable, CaseIterable {
         case stdout, stderr
     }

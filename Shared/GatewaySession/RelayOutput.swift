@@ -14,7 +14,7 @@ public protocol RelayOutput: AnyObject {
 /// A channel's own write and flush as a relay output; it can remember the last write, for a
 /// protocol that must send something after the data already written (an SSH exit status,
 /// which NIOSSH sends at once rather than behind data waiting for window space).
-public final class ChannelOutput<Message>: RelayOutput {
+public final class ChannelOutput<Message: Sendable>: RelayOutput {
     public let channel: any Channel
     private let tracksWrites: Bool
     private var lastWrite: EventLoopFuture<Void>?

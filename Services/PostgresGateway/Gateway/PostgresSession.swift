@@ -56,16 +56,19 @@ final class PostgresSession: Sendable {
     /// the server ends a backend), the statement in flight is cancelled upstream, both close.
     func terminate(reason: String) {
         client.writeAndFlush(BackendMessages.error("57P01", "access gateway: \(reason)", severity: "FATAL")).whenComplete { _ in }
-        if let target = cancelTarget.withLock({ $0 }) {
-            let upstream = upstreamChannel.withLock { $0 }
-            Task {
-                await UpstreamConnection.cancel(host: target.host, port: target.port, processID: target.processID, secretKey: target.secretKey)
-                upstream?.close(promise: nil)
-            }
-        } else {
-            upstreamChannel.withLock { $0?.close(promise: nil) }
-        }
+        let upstream = upstreamChannel.withLock { $0 }
+        cancelRunningQuery { upstream?.close(promise: nil) }
         client.close(promise: nil)
+    }
+
+    /// Cancels the statement running upstream (with the backend's cancel key, as a client
+    /// would), then runs `then`.
+    func cancelRunningQuery(then: @escaping @Sendable () -> Void = {}) {
+        guard let target = cancelTarget.withLock({ $0 }) else { return then() }
+        Task {
+            await UpstreamConnection.cancel(host: target.host, port: target.port, processID: target.processID, secretKey: target.secretKey)
+            then()
+        }
     }
 
     func run() async {
@@ -244,8 +247,7 @@ final class PostgresSession: Sendable {
         )
         let recorder = tracked.recorder
         let core = RelayCore(
-            session: self, identity: identity, connection: connection, upstream: upstream,
-            cancelKey: (started.processID, started.secretKey), applicationName: parameters["application_name"],
+            session: self, identity: identity, connection: connection, applicationName: parameters["application_name"],
             maskedSources: maskedSources, recorder: recorder, client: client, upstreamChannel: upstreamChannel
         )
         // Hand both channels to the relay, on their shared event loop, before the client

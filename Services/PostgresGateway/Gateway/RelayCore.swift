@@ -17,14 +17,12 @@ import PostgresWire
 ///
 /// `@unchecked Sendable` because it is handed to the review task and back; every mutable
 /// field is touched on `eventLoop` only (checked in debug builds).
-final class RelayCore: RelayEndpoint, @unchecked Sendable {
+final class RelayCore: LinkedRelay, @unchecked Sendable {
     typealias Inbound = [PostgresFrame]
 
     let session: PostgresSession
     let identity: Identity
     let connection: ConnectionConfiguration
-    let upstream: PostgresUpstream
-    let cancelKey: (Int32, Int32)
     let applicationName: String?
     let recorder: SessionRecorder?
     let eventLoop: any EventLoop
@@ -39,10 +37,7 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
 
     private var statements: StatementGate
     private var state = RelayState()
-    /// The first rows of the result in flight, as the client received them (masked), for the recording.
-    private var sample = ResultSample()
-    /// The last RowDescription's payload and its parsed columns.
-    private var lastRowDescription: (payload: ByteBuffer, columns: [ResultColumn])?
+    private var results: ResultStream
     private var queuedClientFrames: [PostgresFrame] = []
     private var holding = false
     private var clientOpen = true
@@ -50,29 +45,15 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
     /// The client sent Terminate: the upstream closing next is expected, not an error.
     private var clientTerminated = false
 
-    enum Held {
-        case simpleQuery(PostgresFrame, String)
-        case parse(PostgresFrame, FrontendMessages.Parse)
-
-        var query: String {
-            switch self {
-            case .simpleQuery(_, let text): text
-            case .parse(_, let parse): parse.query
-            }
-        }
-    }
-
     init(
-        session: PostgresSession, identity: Identity, connection: ConnectionConfiguration, upstream: PostgresUpstream,
-        cancelKey: (Int32, Int32), applicationName: String?, maskedSources: MaskedColumnSources, recorder: SessionRecorder?,
+        session: PostgresSession, identity: Identity, connection: ConnectionConfiguration, applicationName: String?,
+        maskedSources: MaskedColumnSources, recorder: SessionRecorder?,
         client: any Channel, upstreamChannel: any Channel
     ) {
         let environment = session.environment
         self.session = session
         self.identity = identity
         self.connection = connection
-        self.upstream = upstream
-        self.cancelKey = cancelKey
         self.applicationName = applicationName
         self.recorder = recorder
         self.eventLoop = client.eventLoop
@@ -86,6 +67,7 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
         )
         let tally = MaskingTally(environment: environment, identity: identity, connection: connection.name, sessionID: session.sessionID)
         self.masker = ResultMasker(connection: connection, sources: maskedSources, tally: tally)
+        self.results = ResultStream(masker: masker, recorder: recorder, maxRows: connection.limits.maxRows)
         self.statements = StatementGate(checkpoint: checkpoint, policy: environment.policy, identity: identity, connection: connection, masking: masker.engine)
     }
 
@@ -117,24 +99,10 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
 
     // MARK: - Channel events
 
-    func readComplete(from side: RelaySide) {
-        switch side {
-        case .client: link.flushUpstream()
-        case .upstream: link.flushClient()
-        }
-    }
-
     func read(_ batch: [PostgresFrame], from side: RelaySide) {
         switch side {
         case .client: clientRead(batch)
         case .upstream: upstreamRead(batch)
-        }
-    }
-
-    func writabilityChanged(_ writable: Bool, on side: RelaySide) {
-        switch side {
-        case .client: link.clientWritabilityChanged(writable)
-        case .upstream: link.upstreamWritabilityChanged(writable)
         }
     }
 
@@ -178,10 +146,6 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
 
     // MARK: - Client → upstream
 
-    static let skippedAfterError: Set<UInt8> = [
-        PostgresMessageType.query, PostgresMessageType.parse, PostgresMessageType.bind, PostgresMessageType.describe,
-        PostgresMessageType.execute, PostgresMessageType.close, PostgresMessageType.flush, PostgresMessageType.functionCall,
-    ]
 
     func clientRead(_ batch: [PostgresFrame]) {
         eventLoop.assertInEventLoop()
@@ -214,10 +178,8 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
     }
 
     /// Handles one client frame; returns what to hold when a statement needs review.
-    private func handleClientFrame(_ frame: PostgresFrame) throws -> (Held, ApprovalRule)? {
-        // After a refused Parse, the extended-query messages until Sync are skipped, as the
-        // server skips them after an error.
-        if state.discardingUntilSync, Self.skippedAfterError.contains(frame.type) { return nil }
+    private func handleClientFrame(_ frame: PostgresFrame) throws -> (HeldStatement, ApprovalRule)? {
+        if state.skips(frame.type) { return nil }
         switch frame.type {
         case PostgresMessageType.query:
             let query = try FrontendMessages.parseQuery(frame)
@@ -265,23 +227,16 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
         return nil
     }
 
-    /// A fast-path call, decided as the SQL it stands for; a call with no SQL form, or one
-    /// that needs review (a review holds SQL statements), is refused.
+    /// A fast-path call, decided as the SQL it stands for; answered with ReadyForQuery, as a
+    /// simple query is.
     private func functionCall(_ frame: PostgresFrame, _ call: FrontendMessages.FunctionCall) {
-        guard let sql = FastPathFunction.sql(for: call) else {
-            let command = "fast-path function call (OID \(call.function))"
-            return refuseSimpleQuery(statements.refuseCall(command, rule: "fast-path", message: FastPathFunction.refusal(for: call)))
-        }
-        switch statements.decide(sql) {
-        case .forward:
-            // Answered with ReadyForQuery, as a simple query is.
+        switch statements.decide(call: call) {
+        case .forward(let sql):
             state.tracker.functionCall(RunningStatement(command: sql, start: .now))
             state.syncsSent += 1
             link.toUpstream(frame)
         case .refuse(let refusal):
             refuseSimpleQuery(refusal)
-        case .hold(let rule):
-            refuseSimpleQuery(statements.refuseCall(sql, rule: rule.name, message: "\(sql) needs review (rule \"\(rule.name)\"); run it as SQL to request one"))
         }
     }
 
@@ -322,7 +277,7 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
 
     // MARK: - Approvals
 
-    private func startHold(_ held: Held, rule: ApprovalRule) {
+    private func startHold(_ held: HeldStatement, rule: ApprovalRule) {
         link.flushUpstream()
         holding = true
         link.pauseClientReads()
@@ -345,7 +300,7 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
         )
     }
 
-    private func resume(_ held: Held, refusal: PostgresFrame?) {
+    private func resume(_ held: HeldStatement, refusal: PostgresFrame?) {
         holding = false
         switch held {
         case .simpleQuery(let frame, let query):
@@ -380,40 +335,18 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
     private func handleUpstreamFrame(_ frame: PostgresFrame) throws {
         switch frame.type {
         case PostgresMessageType.rowDescription:
-            state.tracker.rowDescription(try describedColumns(frame))
+            try results.described(frame, state: &state)
             link.toClient(frame)
         case PostgresMessageType.dataRow:
-            try dataRow(frame)
-        case PostgresMessageType.commandComplete, PostgresMessageType.emptyQuery, PostgresMessageType.portalSuspended:
-            let now = ContinuousClock.now
-            let started = state.tracker.resultEnded(at: now)
-            state.rowsInResult = 0
-            if state.discardingRows { return }
-            let masked = masker.close(command: started?.command)
-            if frame.type == PostgresMessageType.commandComplete {
-                let tag = RowMessages.commandTag(frame) ?? ""
-                sample.finish { columns, rows in
-                    recorder?.record(RecordingEvent(
-                        type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
-                        durationMS: started.map { Self.milliseconds(from: $0.start, to: now) }, masked: masked, columns: columns, detail: tag,
-                        encodedValues: rows
-                    ))
-                }
-            } else {
-                sample.finish { _, _ in }
+            switch try results.row(frame, state: &state) {
+            case .send(let row): link.toClient(row)
+            case .overLimit(let limit): stopOversizedResult(limit: limit)
+            case .drop: break
             }
-            link.toClient(frame)
+        case PostgresMessageType.commandComplete, PostgresMessageType.emptyQuery, PostgresMessageType.portalSuspended:
+            if let frame = results.ended(frame, state: &state) { link.toClient(frame) }
         case PostgresMessageType.errorResponse:
-            let started = state.tracker.error()
-            state.errorInBatch = true
-            if state.discardingRows { return }
-            let masked = masker.mask(message: frame)
-            let fields = BackendMessages.parseFields(masked)
-            recorder?.record(RecordingEvent(
-                type: "error", command: started?.command, durationMS: started.map { Self.milliseconds(from: $0.start, to: .now) },
-                error: "\(fields["C"] ?? ""): \(fields["M"] ?? "")", masked: masker.close(command: started?.command)
-            ))
-            link.toClient(masked)
+            if let frame = results.failed(frame, state: &state) { link.toClient(frame) }
         case PostgresMessageType.noticeResponse:
             link.toClient(masker.mask(message: frame))
         case PostgresMessageType.parameterStatus:
@@ -439,63 +372,27 @@ final class RelayCore: RelayEndpoint, @unchecked Sendable {
         }
     }
 
-    private func dataRow(_ frame: PostgresFrame) throws {
-        state.rowsInResult += 1
-        if state.discardingRows { return }
-        if let maxRows = connection.limits.maxRows, state.rowsInResult > maxRows {
-            state.discardingRows = true
-            return stopOversizedResult(limit: maxRows)
-        }
-        let columns = state.tracker.columnsForDataRow()
-        if masker.isEmpty {
-            if recorder != nil, sample.wantsMore { masker.sample(row: frame, columns: columns, into: &sample) }
-            link.toClient(frame)
-        } else {
-            link.toClient(try masker.mask(row: frame, columns: columns, command: state.tracker.runningCommand, sample: &sample, recorded: recorder != nil))
-        }
-    }
-
-    /// A RowDescription's columns, parsed once while the session repeats the same one (a
-    /// client running one query again and again): the same array then also keeps the mask
-    /// plan without comparing column by column.
-    private func describedColumns(_ frame: PostgresFrame) throws -> [ResultColumn] {
-        if let last = lastRowDescription, last.payload == frame.payload { return last.columns }
-        let columns = try RowMessages.parseRowDescription(frame)
-        // A copy: a slice would pin the channel's whole receive buffer.
-        lastRowDescription = (ByteBuffer(buffer: frame.payload), columns)
-        return columns
-    }
-
     private func stopOversizedResult(limit: Int) {
         let message = "access gateway: the result exceeds limits.max_rows (\(limit)); the query was cancelled"
         recorder?.record(RecordingEvent(type: "error", error: message))
         audit.enqueue(.block, identity: identity, connection: connection.name, session: session.sessionID, rule: "limits.max_rows", detail: message)
         link.toClient(BackendMessages.error("54000", message))
         link.flushClient()
-        let (host, port, key) = (upstream.host, upstream.port, cancelKey)
-        Task { await UpstreamConnection.cancel(host: host, port: port, processID: key.0, secretKey: key.1) }
+        session.cancelRunningQuery()
     }
 
-    /// A setting the server reports changed. On a guarded connection, one that leaves the
-    /// session unparseable for the gateway (`standard_conforming_strings` off, an encoding
-    /// whose characters hold a backslash byte: set by a function, a pg_settings UPDATE, a
-    /// role default) ends the session: nothing after it could be inspected.
+    /// A setting the server reports changed: masked, or, where it leaves a guarded session
+    /// uninspectable (`StatementGate.integrityRefusal`), the end of the session.
     private func parameterStatus(_ frame: PostgresFrame) throws(PostgresProtocolError) {
         let (name, value) = try BackendMessages.parseParameterStatus(frame)
-        guard connection.policy.isGuarded, let reason = SessionSettings.refusal(reported: name, value: value) else {
+        guard let reason = statements.integrityRefusal(reported: name, value: value) else {
             return link.toClient(masker.mask(parameterStatus: frame, name: name, value: value))
         }
         let message = "access gateway: the session was ended: \(reason)"
-        _ = checkpoint.pass(.block(rule: "session-integrity", message: reason, statement: "\(name) = \(value)"), command: "\(name) = \(value)")
         recorder?.record(RecordingEvent(type: "error", decision: "block", rule: "session-integrity", error: message))
         link.toClient(BackendMessages.error("42501", message, severity: "FATAL"))
         link.flushClient()
         client.close(promise: nil)
         link.closeUpstream()
-    }
-
-    static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Double {
-        let elapsed = end - start
-        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 }

@@ -61,6 +61,17 @@ struct RelayState: Sendable {
 
     var isIdle: Bool { syncsSent == syncsReceived }
 
+    static let skippedAfterError: Set<UInt8> = [
+        PostgresMessageType.query, PostgresMessageType.parse, PostgresMessageType.bind, PostgresMessageType.describe,
+        PostgresMessageType.execute, PostgresMessageType.close, PostgresMessageType.flush, PostgresMessageType.functionCall,
+    ]
+
+    /// After a refused Parse, the extended-query messages until Sync are skipped, as the
+    /// server skips them after an error. (`mutating` for the reason `executed` is.)
+    mutating func skips(_ type: UInt8) -> Bool {
+        discardingUntilSync && Self.skippedAfterError.contains(type)
+    }
+
     /// The client sent Sync: a refused Parse's error is owed before the ReadyForQuery it
     /// brings (unless the server reports an error of its own in that batch), and the
     /// messages after it are the server's again.

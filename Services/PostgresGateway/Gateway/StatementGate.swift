@@ -53,8 +53,36 @@ struct StatementGate {
         }
     }
 
+    enum CallVerdict {
+        case forward(sql: String)
+        case refuse(PostgresFrame)
+    }
+
+    /// A fast-path call, decided as the SQL it stands for; a call with no SQL form, or one
+    /// that needs review (a review holds SQL statements), is refused.
+    mutating func decide(call: FrontendMessages.FunctionCall) -> CallVerdict {
+        guard let sql = FastPathFunction.sql(for: call) else {
+            return .refuse(refuseCall("fast-path function call (OID \(call.function))", rule: "fast-path", message: FastPathFunction.refusal(for: call)))
+        }
+        switch decide(sql) {
+        case .forward: return .forward(sql: sql)
+        case .refuse(let refusal): return .refuse(refusal)
+        case .hold(let rule): return .refuse(refuseCall(sql, rule: rule.name, message: "\(sql) needs review (rule \"\(rule.name)\"); run it as SQL to request one"))
+        }
+    }
+
+    /// A setting the server reports changed that leaves a guarded session unparseable for the
+    /// gateway (`standard_conforming_strings` off, an encoding whose characters hold a
+    /// backslash byte: set by a function, a pg_settings UPDATE, a role default): blocked under
+    /// rule session-integrity; the reason, to end the session with.
+    func integrityRefusal(reported name: String, value: String) -> String? {
+        guard rules.isGuarded, let reason = SessionSettings.refusal(reported: name, value: value) else { return nil }
+        _ = checkpoint.pass(.block(rule: "session-integrity", message: reason, statement: "\(name) = \(value)"), command: "\(name) = \(value)")
+        return reason
+    }
+
     /// A fast-path call refused (recorded and audited as a blocked statement): the frame to answer it with.
-    func refuseCall(_ command: String, rule: String, message: String) -> PostgresFrame {
+    private func refuseCall(_ command: String, rule: String, message: String) -> PostgresFrame {
         _ = checkpoint.pass(.block(rule: rule, message: message, statement: command), command: command)
         return BackendMessages.error("42501", "access gateway: \(message)", hint: "the call was not sent to the database; the session is still usable")
     }
