@@ -27,12 +27,12 @@ public struct RecordingEvent: Sendable, Codable, Hashable {
     public var encodedValues: [UInt8]? = nil
 
     public init(
-        type: String, time: Date = Date(), command: String? = nil, decision: String? = nil, rule: String? = nil,
+        type: RecordingEventType, time: Date = Date(), command: String? = nil, decision: String? = nil, rule: String? = nil,
         reviewID: String? = nil, rows: Int? = nil, durationMS: Double? = nil, error: String? = nil, exitStatus: Int? = nil,
         signal: String? = nil, masked: [String: Int]? = nil, columns: [String]? = nil, values: [[String?]]? = nil, detail: String? = nil,
         encodedValues: [UInt8]? = nil
     ) {
-        self.type = type
+        self.type = type.rawValue
         self.time = time
         self.command = command
         self.decision = decision

@@ -21,13 +21,13 @@ public struct ApprovalGate: Sendable {
     public let sessionID: String
     public let clientAddress: String
     /// The recording event type for the command: `query`, `exec`, `line`.
-    public let eventType: String
+    public let eventType: RecordingEventType
     /// What the protocol calls the command in messages: "statement", "command".
     public let noun: String
 
     public init(
         environment: GatewayEnvironment, identity: Identity, connection: String, sessionID: String, clientAddress: String,
-        eventType: String, noun: String
+        eventType: RecordingEventType, noun: String
     ) {
         self.environment = environment
         self.identity = identity
@@ -80,20 +80,20 @@ public struct ApprovalGate: Sendable {
         let outcome = await environment.reviews.wait(for: review, isClientConnected: isClientConnected)
         switch outcome.status {
         case .approved:
-            recorder?.record(RecordingEvent(type: "review", decision: "approve", rule: rule.name, reviewID: review.id))
+            recorder?.record(RecordingEvent(type: .review, decision: "approve", rule: rule.name, reviewID: review.id))
             return .proceed(reviewID: review.id)
         case .rejected:
             let comment = outcome.votes.last(where: { !$0.approved })?.comment
-            recorder?.record(RecordingEvent(type: "review", decision: "reject", rule: rule.name, reviewID: review.id, detail: comment))
+            recorder?.record(RecordingEvent(type: .review, decision: "reject", rule: rule.name, reviewID: review.id, detail: comment))
             return .refused("access gateway: review \(review.id) was rejected" + (comment.map { ": \($0)" } ?? ""))
         case .expired:
             environment.webhooks.reviewEvent(outcome, service: service)
-            recorder?.record(RecordingEvent(type: "review", decision: "expire", rule: rule.name, reviewID: review.id))
+            recorder?.record(RecordingEvent(type: .review, decision: "expire", rule: rule.name, reviewID: review.id))
             await environment.audit.record(.expire, identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "review \(review.id)")
             return .refused("access gateway: review \(review.id) timed out without a decision")
         case .cancelled, .pending:
             environment.webhooks.reviewEvent(outcome, service: service)
-            recorder?.record(RecordingEvent(type: "review", decision: "cancel", rule: rule.name, reviewID: review.id))
+            recorder?.record(RecordingEvent(type: .review, decision: "cancel", rule: rule.name, reviewID: review.id))
             await environment.audit.record(.cancel, identity: identity, connection: connection, session: sessionID, command: command, rule: rule.name, detail: "review \(review.id): the client went away")
             return .refused("access gateway: review \(review.id) was cancelled")
         }

@@ -96,7 +96,7 @@ public final class TrackedSession: Sendable {
         }
         guard !Task.isCancelled else { return }
         let message = "the session's token expired at \(identity.expiresAt.formatted(.iso8601)); reconnect with a fresh token"
-        recorder?.record(RecordingEvent(type: "error", decision: "kill", rule: "session_expiry", error: message))
+        recorder?.record(RecordingEvent(type: .error, decision: "kill", rule: "session_expiry", error: message))
         environment.metrics.decision("kill", connection: connection)
         await environment.audit.record(.kill, identity: identity, connection: connection, session: id, rule: "session_expiry", detail: message, clientAddress: clientAddress)
         await terminate(message)

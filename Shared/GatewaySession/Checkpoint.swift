@@ -27,10 +27,10 @@ public struct Checkpoint: Sendable {
     let sessionID: String
     let recorder: SessionRecorder?
     /// The recording event type of the commands this checkpoint passes: query, exec, line.
-    let eventType: String
+    let eventType: RecordingEventType
     private let allowed: CoreMetrics.Counter
 
-    public init(environment: GatewayEnvironment, identity: Identity, connection: String, sessionID: String, recorder: SessionRecorder?, eventType: String) {
+    public init(environment: GatewayEnvironment, identity: Identity, connection: String, sessionID: String, recorder: SessionRecorder?, eventType: RecordingEventType) {
         self.environment = environment
         self.identity = identity
         self.connection = connection

@@ -1,10 +1,12 @@
+import GatewayRecording
+
 extension CommandChannelDriver {
     /// What is being started.
     public struct Command: Sendable {
         /// The command as recorded and audited: `ls -l`, `shell`, `subsystem sftp`.
         public var label: String
         /// The recording event type of the decision: exec, shell, subsystem.
-        public var eventType: String
+        public var eventType: RecordingEventType
         /// A person at a terminal (a pty): notices use `\r\n`, held-back output is released
         /// after a pause, refused lines are erased on the target.
         public var interactive: Bool
@@ -18,7 +20,7 @@ extension CommandChannelDriver {
         public var justification: String?
 
         public init(
-            label: String, eventType: String, interactive: Bool = false, binary: Bool = false, checksLines: Bool = false,
+            label: String, eventType: RecordingEventType, interactive: Bool = false, binary: Bool = false, checksLines: Bool = false,
             refusalFailsStart: Bool = false, justification: String? = nil
         ) {
             self.label = label

@@ -89,7 +89,7 @@ public final class CommandChannelDriver {
     public func upstreamFailed(_ message: String) {
         let action = machine.upstreamFailed()
         guard case .refuse = action else { return }
-        recorder?.record(RecordingEvent(type: "error", command: command?.label, error: message))
+        recorder?.record(RecordingEvent(type: .error, command: command?.label, error: message))
         perform(action, refusal: message)
     }
 
@@ -97,7 +97,7 @@ public final class CommandChannelDriver {
     public func upstreamAnsweredStart(success: Bool) {
         perform(machine.upstreamAnsweredStart(success: success))
         if !success {
-            recorder?.record(RecordingEvent(type: "error", command: command?.label, error: "the target refused the request"))
+            recorder?.record(RecordingEvent(type: .error, command: command?.label, error: "the target refused the request"))
         }
     }
 
@@ -165,11 +165,11 @@ public final class CommandChannelDriver {
         guard let command else { return }
         let gate = ApprovalGate(
             environment: session.environment, identity: session.identity, connection: session.connection.name, sessionID: session.sessionID,
-            clientAddress: session.clientAddress, eventType: command.eventType == "shell" ? "line" : "exec", noun: "command"
+            clientAddress: session.clientAddress, eventType: command.eventType == .shell ? .line : .exec, noun: "command"
         )
         let newline = command.newline
         // In a terminal's shell the notice shows where the line was typed; elsewhere on stderr.
-        let stream: OutputMasking.Stream = command.eventType == "shell" && command.interactive ? .stdout : .stderr
+        let stream: OutputMasking.Stream = command.eventType == .shell && command.interactive ? .stdout : .stderr
         guard let connected = transport?.clientConnected else { return }
         reviews(true)
         ApprovalHold(gate: gate, eventLoop: eventLoop, recorder: recorder).hold(
@@ -195,7 +195,7 @@ public final class CommandChannelDriver {
     private func makeLineGuard(_ command: Command) -> TerminalLineGuard {
         let (policy, identity, rules) = (session.environment.policy, session.identity, session.connection.policy)
         return TerminalLineGuard(
-            echoes: command.interactive, checkpoint: checkpoint(eventType: "line"),
+            echoes: command.interactive, checkpoint: checkpoint(eventType: .line),
             decide: { policy.decide(.line($0), by: identity, on: rules) },
             effects: .init(
                 send: { [weak self] bytes in self?.transport?.sendUpstream(ByteBuffer(bytes: bytes)) },
@@ -224,7 +224,7 @@ public final class CommandChannelDriver {
         )
     }
 
-    private func checkpoint(eventType: String) -> Checkpoint {
+    private func checkpoint(eventType: RecordingEventType) -> Checkpoint {
         Checkpoint(
             environment: session.environment, identity: session.identity, connection: session.connection.name, sessionID: session.sessionID,
             recorder: recorder, eventType: eventType
@@ -336,7 +336,7 @@ public final class CommandChannelDriver {
         let masked = output?.close(command: command?.label)
         bytes.stop()
         if ran || exit != nil {
-            var event = RecordingEvent(type: "exit", command: command?.label)
+            var event = RecordingEvent(type: .exit, command: command?.label)
             switch exit {
             case .status(let status): event.exitStatus = status
             case .signal(let name): event.signal = name

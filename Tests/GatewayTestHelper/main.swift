@@ -27,7 +27,7 @@ case "record-until-killed":
     var counter = 0
     while true {
         counter += 1
-        recorder.record(RecordingEvent(type: "query", command: "SELECT \(counter)", rows: 1))
+        recorder.record(RecordingEvent(type: .query, command: "SELECT \(counter)", rows: 1))
         recorder.output(Array("line \(counter)\r\n".utf8))
         if counter % 50 == 0 { recorder.sync() }
         if counter == 200 { FileHandle.standardOutput.write(Data("ready\n".utf8)) }

@@ -63,7 +63,7 @@ final class RelayCore: LinkedRelay, @unchecked Sendable {
         self.bytes = ByteTally(metrics: environment.metrics)
         self.audit = environment.audit
         self.checkpoint = Checkpoint(
-            environment: environment, identity: identity, connection: connection.name, sessionID: session.sessionID, recorder: recorder, eventType: "query"
+            environment: environment, identity: identity, connection: connection.name, sessionID: session.sessionID, recorder: recorder, eventType: .query
         )
         let tally = MaskingTally(environment: environment, identity: identity, connection: connection.name, sessionID: session.sessionID)
         self.masker = ResultMasker(connection: connection, sources: maskedSources, tally: tally)
@@ -86,7 +86,7 @@ final class RelayCore: LinkedRelay, @unchecked Sendable {
         idle.start(mayEnd: { [weak self] in self.map { $0.clientOpen && $0.state.isIdle && !$0.holding } ?? false }) { [weak self] limit in
             guard let self else { return }
             let message = "access gateway: terminating connection due to idle-session timeout (limits.idle_timeout \(limit))"
-            recorder?.record(RecordingEvent(type: "error", error: message))
+            recorder?.record(RecordingEvent(type: .error, error: message))
             audit.enqueue(.idleTimeout, identity: identity, connection: connection.name, session: session.sessionID, detail: message)
             endSession(BackendMessages.error("57P05", message, severity: "FATAL"))
         }
@@ -116,7 +116,7 @@ final class RelayCore: LinkedRelay, @unchecked Sendable {
         case .upstream:
             upstreamOpen = false
             if clientOpen && !clientTerminated {
-                recorder?.record(RecordingEvent(type: "error", error: "the upstream database closed the connection"))
+                recorder?.record(RecordingEvent(type: .error, error: "the upstream database closed the connection"))
                 endSession(BackendMessages.error("08006", "access gateway: the upstream database closed the connection", severity: "FATAL"))
             }
         }
@@ -283,7 +283,7 @@ final class RelayCore: LinkedRelay, @unchecked Sendable {
         link.pauseClientReads()
         let gate = ApprovalGate(
             environment: session.environment, identity: identity, connection: connection.name, sessionID: session.sessionID,
-            clientAddress: session.clientAddress, eventType: "query", noun: "statement"
+            clientAddress: session.clientAddress, eventType: .query, noun: "statement"
         )
         let justification = SQLSplitter.split(held.query).compactMap(\.reason).first ?? applicationName.flatMap { $0.isEmpty ? nil : "application_name: \($0)" }
         ApprovalHold(gate: gate, eventLoop: eventLoop, recorder: recorder).hold(
@@ -374,7 +374,7 @@ final class RelayCore: LinkedRelay, @unchecked Sendable {
 
     private func stopOversizedResult(limit: Int) {
         let message = "access gateway: the result exceeds limits.max_rows (\(limit)); the query was cancelled"
-        recorder?.record(RecordingEvent(type: "error", error: message))
+        recorder?.record(RecordingEvent(type: .error, error: message))
         audit.enqueue(.block, identity: identity, connection: connection.name, session: session.sessionID, rule: "limits.max_rows", detail: message)
         link.toClient(BackendMessages.error("54000", message))
         link.flushClient()
@@ -389,7 +389,7 @@ final class RelayCore: LinkedRelay, @unchecked Sendable {
             return link.toClient(masker.mask(parameterStatus: frame, name: name, value: value))
         }
         let message = "access gateway: the session was ended: \(reason)"
-        recorder?.record(RecordingEvent(type: "error", decision: "block", rule: "session-integrity", error: message))
+        recorder?.record(RecordingEvent(type: .error, decision: "block", rule: "session-integrity", error: message))
         link.toClient(BackendMessages.error("42501", message, severity: "FATAL"))
         link.flushClient()
         client.close(promise: nil)

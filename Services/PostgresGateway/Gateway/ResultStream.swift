@@ -72,7 +72,7 @@ struct ResultStream {
         let tag = RowMessages.commandTag(frame) ?? ""
         sample.finish { columns, rows in
             recorder?.record(RecordingEvent(
-                type: "result", command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
+                type: .result, command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
                 durationMS: started.map { Self.milliseconds(from: $0.start, to: now) }, masked: masked, columns: columns, detail: tag,
                 encodedValues: rows
             ))
@@ -89,7 +89,7 @@ struct ResultStream {
         let masked = masker.mask(message: frame)
         let fields = BackendMessages.parseFields(masked)
         recorder?.record(RecordingEvent(
-            type: "error", command: started?.command, durationMS: started.map { Self.milliseconds(from: $0.start, to: .now) },
+            type: .error, command: started?.command, durationMS: started.map { Self.milliseconds(from: $0.start, to: .now) },
             error: "\(fields["C"] ?? ""): \(fields["M"] ?? "")", masked: masker.close(command: started?.command)
         ))
         return masked

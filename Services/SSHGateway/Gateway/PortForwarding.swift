@@ -13,7 +13,7 @@ enum PortForwarding {
         let description = "direct-tcpip \(target.targetHost):\(target.targetPort)"
         let allowed = session.connection.allowPortForwarding
         let detail = allowed ? nil : "port forwarding is not allowed on connection \"\(session.connection.name)\""
-        session.tracked.recorder?.record(RecordingEvent(type: "forward", command: description, decision: allowed ? "allow" : "block", detail: detail))
+        session.tracked.recorder?.record(RecordingEvent(type: .forward, command: description, decision: allowed ? "allow" : "block", detail: detail))
         connection.environment.metrics.decision(allowed ? "allow" : "block", connection: session.connection.name)
         Task {
             await connection.environment.audit.record(

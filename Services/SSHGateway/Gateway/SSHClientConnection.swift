@@ -164,7 +164,7 @@ final class SSHClientConnection: @unchecked Sendable {
         clock.start(mayEnd: { [weak self] in self.map { !$0.ended && $0.pendingReviews == 0 } ?? false }) { [weak self] limit in
             guard let self, !self.ended else { return }
             let message = "access gateway: session closed after \(limit) without activity (limits.idle_timeout)"
-            session.tracked.recorder?.record(RecordingEvent(type: "error", error: message))
+            session.tracked.recorder?.record(RecordingEvent(type: .error, error: message))
             self.environment.audit.enqueue(.idleTimeout, identity: session.identity, connection: session.connection.name, session: self.sessionID, detail: message)
             for relay in self.relays.values { relay.endByGateway(message) }
             self.eventLoop.scheduleTask(in: .milliseconds(200)) { self.channel.close(promise: nil) }

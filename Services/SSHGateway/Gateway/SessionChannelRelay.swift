@@ -94,7 +94,7 @@ final class SessionChannelRelay: LinkedRelay, CommandChannelTransport, @unchecke
         case let request as SSHChannelRequestEvent.SignalRequest:
             guard driver.isRunning, let upstream = link.upstream?.channel else { return }
             upstream.triggerUserOutboundEvent(request, promise: nil)
-            recorder?.record(RecordingEvent(type: "signal", signal: request.signal))
+            recorder?.record(RecordingEvent(type: .signal, signal: request.signal))
         case let event as ChannelEvent where event == .inputClosed:
             driver.clientEOF()
         default:
@@ -115,7 +115,7 @@ final class SessionChannelRelay: LinkedRelay, CommandChannelTransport, @unchecke
     /// line; a shell is allowed and its lines are checked; sftp where the connection allows it).
     private func start(_ kind: ChannelSetup.Kind, wantReply: Bool) {
         var command = CommandChannelDriver.Command(
-            label: kind.label, eventType: "exec", interactive: setup.pty != nil, justification: setup.justification
+            label: kind.label, eventType: .exec, interactive: setup.pty != nil, justification: setup.justification
         )
         let decision: () -> Decision
         let (environment, identity) = (owner.environment, session.identity)
@@ -123,11 +123,11 @@ final class SessionChannelRelay: LinkedRelay, CommandChannelTransport, @unchecke
         case .exec(let line):
             decision = { environment.policy.decide(.shell(line), by: identity, on: self.connection.policy) }
         case .shell:
-            command.eventType = "shell"
+            command.eventType = .shell
             command.checksLines = !connection.guardrails.isEmpty || !connection.approvals.isEmpty
             decision = { .allow }
         case .subsystem(let name):
-            command.eventType = "subsystem"
+            command.eventType = .subsystem
             // SFTP is a binary protocol with length-prefixed fields: masking would corrupt it.
             // File transfers are audited by path instead (see SFTPRequestDecoder).
             command.binary = true
@@ -231,7 +231,7 @@ final class SessionChannelRelay: LinkedRelay, CommandChannelTransport, @unchecke
 
     private func auditFileOperation(_ operation: SFTPRequestDecoder.Operation) {
         let text = "sftp \(operation.action) \(operation.path)" + (operation.detail.map { " (\($0))" } ?? "")
-        recorder?.record(RecordingEvent(type: "sftp", command: text))
+        recorder?.record(RecordingEvent(type: .sftp, command: text))
         owner.environment.audit.enqueue(.sftp, identity: session.identity, connection: connection.name, session: owner.sessionID, command: text)
     }
 

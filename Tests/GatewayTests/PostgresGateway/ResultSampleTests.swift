@@ -41,8 +41,8 @@ struct ResultSampleTests {
             let (names, encoded) = sample.take()
             #expect(names == columns.map(\.name))
             let time = Date(timeIntervalSince1970: 1_795_950_000)
-            let direct = RecordingEvent(type: "result", time: time, columns: names, encodedValues: encoded).jsonLine()
-            let viaStrings = RecordingEvent(type: "result", time: time, columns: names, values: Self.asStrings(rows, columns)).jsonLine()
+            let direct = RecordingEvent(type: .result, time: time, columns: names, encodedValues: encoded).jsonLine()
+            let viaStrings = RecordingEvent(type: .result, time: time, columns: names, values: Self.asStrings(rows, columns)).jsonLine()
             let decodedDirect = try JSONSerialization.jsonObject(with: Data(direct)) as? NSDictionary
             let decodedStrings = try JSONSerialization.jsonObject(with: Data(viaStrings)) as? NSDictionary
             #expect(decodedDirect != nil && decodedDirect == decodedStrings, "\(String(decoding: direct, as: UTF8.self))")

@@ -38,7 +38,7 @@ struct SessionRecorderTests {
             lock.lock()
             let first = synced.isEmpty
             lock.unlock()
-            if !isBusy, first { recorder?.record(RecordingEvent(type: "note", detail: "during the fsync")) }
+            if !isBusy, first { recorder?.record(RecordingEvent(type: .note, detail: "during the fsync")) }
             _ = fsync(descriptor)
             lock.lock()
             busy.append(isBusy)
@@ -54,11 +54,11 @@ struct SessionRecorderTests {
         probe.lock.lock()
         probe.recorder = recorder
         probe.lock.unlock()
-        recorder.record(RecordingEvent(type: "query", command: "SELECT 1", decision: "allow"))
+        recorder.record(RecordingEvent(type: .query, command: "SELECT 1", decision: "allow"))
         recorder.sync()
         recorder.sync()  // the line recorded during the first fsync
         recorder.sync()  // nothing written since: no fsync
-        recorder.record(RecordingEvent(type: "query", command: "SELECT 2", decision: "allow"))
+        recorder.record(RecordingEvent(type: .query, command: "SELECT 2", decision: "allow"))
         _ = try recorder.finish()
         probe.lock.lock()
         defer { probe.lock.unlock() }
@@ -71,13 +71,13 @@ struct SessionRecorderTests {
     @Test func writesAndSealsATerminalSession() throws {
         let dir = Self.directory()
         let recorder = try SessionRecorder(directory: dir, meta: Self.meta(), terminal: TerminalInfo(width: 120, height: 40, command: "bash", term: "xterm"))
-        recorder.record(RecordingEvent(type: "command", command: "ls -la", decision: "allow"))
+        recorder.record(RecordingEvent(type: .command, command: "ls -la", decision: "allow"))
         recorder.input(Array("ls\r".utf8))
         // "é" (0xC3 0xA9) split across two writes must arrive whole.
         recorder.output([0x63, 0x61, 0x66, 0xC3])
         recorder.output([0xA9, 0x0D, 0x0A])
         recorder.resize(width: 100, height: 30)
-        recorder.record(RecordingEvent(type: "exit", exitStatus: 0))
+        recorder.record(RecordingEvent(type: .exit, exitStatus: 0))
         let seal = try #require(try recorder.finish())
         #expect(try recorder.finish() == nil)
         #expect(Set(seal.files.keys) == ["meta.json", "events.jsonl", "terminal.cast"])
@@ -112,7 +112,7 @@ struct SessionRecorderTests {
     func oneAlteredByteFailsVerification(_ file: String) throws {
         let dir = Self.directory()
         let recorder = try SessionRecorder(directory: dir, meta: Self.meta(), terminal: TerminalInfo())
-        recorder.record(RecordingEvent(type: "query", command: "SELECT email FROM users", rows: 3))
+        recorder.record(RecordingEvent(type: .query, command: "SELECT email FROM users", rows: 3))
         recorder.output(Array("hello\r\n".utf8))
         try recorder.finish()
         let path = recorder.folder + "/" + file
@@ -140,7 +140,7 @@ struct SessionRecorderTests {
     @Test func signedSeal() throws {
         let signer = try RecordingSigner(pem: RecordingSigner(key: .init()).pemRepresentation)
         let recorder = try SessionRecorder(directory: Self.directory(), meta: Self.meta(), signer: signer)
-        recorder.record(RecordingEvent(type: "query", command: "SELECT 1"))
+        recorder.record(RecordingEvent(type: .query, command: "SELECT 1"))
         try recorder.finish()
         let report = try RecordingVerifier.verify(folder: recorder.folder, trustedPublicKey: signer.publicKeyBase64)
         #expect(report.signed)
@@ -212,7 +212,7 @@ struct SessionRecorderTests {
     @Test func liveRecordingIsNotRecovered() throws {
         let dir = Self.directory()
         let recorder = try SessionRecorder(directory: dir, meta: Self.meta())
-        recorder.record(RecordingEvent(type: "query", command: "SELECT 1"))
+        recorder.record(RecordingEvent(type: .query, command: "SELECT 1"))
         #expect(RecordingRecovery.recover(directory: dir, signer: nil).isEmpty)
         try recorder.finish()
         _ = try RecordingVerifier.verify(folder: recorder.folder)
@@ -236,7 +236,7 @@ struct SessionRecorderTests {
 struct RecordingEventLineTests {
     @Test func handWrittenLineDecodesLikeTheCodableForm() throws {
         let event = RecordingEvent(
-            type: "result", time: Date(timeIntervalSince1970: 1_795_950_000.125), command: "SELECT \"x\"\n\t\\ é", decision: "allow",
+            type: .result, time: Date(timeIntervalSince1970: 1_795_950_000.125), command: "SELECT \"x\"\n\t\\ é", decision: "allow",
             rule: "r", reviewID: "r-1", rows: 3, durationMS: 1.2345, error: "e", exitStatus: 0, signal: "TERM",
             masked: ["EMAIL": 2, "CREDIT_CARD": 1], columns: ["a", "b"], values: [["1", nil]], detail: "SELECT 3"
         )

@@ -127,7 +127,7 @@ struct GatewayProcessTests {
 
         // Recordings: sealed ones are listed, verified and served.
         let recorder = try SessionRecorder(directory: fixture.recordingsDirectory, meta: RecordingMeta(sessionID: "s-rec", service: "postgres-gateway", connection: "orders", identity: .init(sub: "agent-1", email: nil, groups: ["agents"]), clientAddress: nil))
-        recorder.record(RecordingEvent(type: "query", command: "SELECT 1", rows: 1))
+        recorder.record(RecordingEvent(type: .query, command: "SELECT 1", rows: 1))
         try recorder.finish()
         let recording = try await get("/api/recordings/s-rec", security)
         #expect((recording.json() as? [String: Any])?["verified"] as? Bool == true)

@@ -33,7 +33,7 @@ struct CommandChannelDriverTests {
     }
 
     static func exec(_ line: String, interactive: Bool = false) -> CommandChannelDriver.Command {
-        CommandChannelDriver.Command(label: line, eventType: "exec", interactive: interactive)
+        CommandChannelDriver.Command(label: line, eventType: .exec, interactive: interactive)
     }
 
     static func decide(_ world: InProcessEnvironment, _ line: String) -> Decision {
@@ -141,7 +141,7 @@ struct CommandChannelDriverTests {
     @Test func typedLinesWithoutAPtyAreSentOnlyOnceAllowed() async throws {
         let world = try await InProcessEnvironment(connections: Self.connections)
         let (_, transport, driver) = Self.harness(world)
-        let shell = CommandChannelDriver.Command(label: "shell", eventType: "shell", checksLines: true)
+        let shell = CommandChannelDriver.Command(label: "shell", eventType: .shell, checksLines: true)
         #expect(driver.start(shell, wantReply: true) { .allow })
         #expect(driver.upstreamOpened())
         driver.clientInput(ByteBuffer(string: "echo one\nrm -rf /srv\necho two\n"))
@@ -157,7 +157,7 @@ struct CommandChannelDriverTests {
     @Test func inATerminalHeldBackOutputIsReleasedAfterAPause() async throws {
         let world = try await InProcessEnvironment(connections: Self.connections)
         let (loop, transport, driver) = Self.harness(world)
-        let shell = CommandChannelDriver.Command(label: "shell", eventType: "shell", interactive: true)
+        let shell = CommandChannelDriver.Command(label: "shell", eventType: .shell, interactive: true)
         #expect(driver.start(shell, wantReply: true) { .allow })
         #expect(driver.upstreamOpened())
         // An echoed word that could still grow into an address is held back...
