@@ -215,10 +215,31 @@ let package = Package(
             path: "Services/SSHGateway/Main",
             swiftSettings: strict
         ),
+        .target(
+            name: "KubeExecGatewayCore",
+            dependencies: ["GatewayJSON", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Services/KubeExecGateway/Protocol",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "KubeExecGatewayKit",
+            dependencies: [
+                "KubeExecGatewayCore", "GatewayRuntime", "GatewaySession", "GatewayConfig", "GatewayPolicy", "GatewayMasking", "GatewayRecording", "GatewayState",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Services/KubeExecGateway/Gateway",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "KubeExecGateway",
-            dependencies: ["GatewayRuntime"],
-            path: "Services/KubeExecGateway",
+            dependencies: ["GatewayRuntime", "KubeExecGatewayKit"],
+            path: "Services/KubeExecGateway/Main",
             swiftSettings: strict
         ),
         .executableTarget(
@@ -250,7 +271,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "GatewayConfig", "GatewayIdentity", "GatewayPolicy", "GatewayMasking", "GatewayState",
-                "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewaySession", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+                "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewaySession", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", "KubeExecGatewayCore", "KubeExecGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -256,6 +256,7 @@ public struct ConfigurationLoader: Sendable {
             var allowSFTP = false
             var allowEnvironment = ["LANG", "LC_ALL", "TERM", "GATEWAY_REASON"]
             var passthrough = ConnectionConfiguration.APIPassthrough.readOnly
+            var maskSecrets = true
             switch kind {
             case .ssh:
                 allowPortForwarding = node.bool("allow_port_forwarding", default: false)
@@ -269,6 +270,7 @@ public struct ConfigurationLoader: Sendable {
                         node.error("must be none, read_only or all", key: "api_passthrough")
                     }
                 }
+                maskSecrets = node.bool("mask_secrets", default: true)
             default:
                 break
             }
@@ -281,15 +283,29 @@ public struct ConfigurationLoader: Sendable {
                 name: name, kind: kind, upstream: upstream, allowGroups: allowGroups, guardrails: guardrails,
                 approvals: approvals, opaque: opaque, masking: masking, limits: limits, record: record,
                 allowPortForwarding: allowPortForwarding, allowSFTP: allowSFTP, allowEnvironment: allowEnvironment,
-                apiPassthrough: passthrough
+                apiPassthrough: passthrough, maskSecrets: maskSecrets
             )
         }
 
-        func readMatchers(_ node: ConfigNode, kind: ServiceKind?) -> (PatternMatcher?, StatementKind?, CommandMatcher?, Bool) {
+        func readMatchers(_ node: ConfigNode, kind: ServiceKind?) -> (PatternMatcher?, StatementKind?, CommandMatcher?, APIRequestMatcher?, Bool) {
             var pattern: PatternMatcher?
             var statement: StatementKind?
             var command: CommandMatcher?
+            var api: APIRequestMatcher?
             var valid = true
+            let apiKeys = ["verbs", "resources", "namespaces", "names"]
+            if apiKeys.contains(where: { node.child($0).isPresent }) {
+                let lists = apiKeys.map { node.stringList($0) }
+                if let kind, kind != .kube {
+                    node.error("verbs, resources, namespaces and names apply to kube connections only")
+                    valid = false
+                } else if node.optionalString("command") != nil || node.optionalString("pattern") != nil {
+                    node.error("an API request rule (verbs, resources, ...) cannot also name a command or a pattern")
+                    valid = false
+                } else {
+                    api = APIRequestMatcher(verbs: lists[0], resources: lists[1], namespaces: lists[2], names: lists[3])
+                }
+            }
             if let program = node.optionalString("command") {
                 let flags = node.stringList("flags")
                 if program.isEmpty || program.contains("/") || program.contains(where: \.isWhitespace) {
@@ -326,26 +342,26 @@ public struct ConfigurationLoader: Sendable {
                     valid = false
                 }
             }
-            if pattern == nil && statement == nil && command == nil && valid {
-                node.error("needs a pattern, a statement or a command")
+            if pattern == nil && statement == nil && command == nil && api == nil && valid {
+                node.error(kind == .kube ? "needs a command, a pattern, or verbs and resources" : "needs a pattern, a statement or a command")
                 valid = false
             }
-            return (pattern, statement, command, valid)
+            return (pattern, statement, command, api, valid)
         }
 
         func readGuardrail(_ node: ConfigNode, kind: ServiceKind?) -> Guardrail? {
             defer { node.rejectUnknownKeys() }
             let name = node.string("name")
-            let (pattern, statement, command, valid) = readMatchers(node, kind: kind)
+            let (pattern, statement, command, api, valid) = readMatchers(node, kind: kind)
             let message = node.optionalString("message")
             guard let name, valid else { return nil }
-            return Guardrail(name: name, pattern: pattern, statement: statement, command: command, message: message)
+            return Guardrail(name: name, pattern: pattern, statement: statement, command: command, api: api, message: message)
         }
 
         func readApproval(_ node: ConfigNode, kind: ServiceKind?) -> ApprovalRule? {
             defer { node.rejectUnknownKeys() }
             let name = node.string("name")
-            let (pattern, statement, command, valid) = readMatchers(node, kind: kind)
+            let (pattern, statement, command, api, valid) = readMatchers(node, kind: kind)
             let reviewers = node.stringList("reviewer_groups", required: true)
             if node.child("reviewer_groups").isPresent && reviewers.isEmpty { node.error("must name at least one group", key: "reviewer_groups") }
             let minApprovals = node.int("min_approvals", default: 1, range: 1...100) ?? 1
@@ -368,7 +384,7 @@ public struct ConfigurationLoader: Sendable {
             }
             guard let name, valid, !reviewers.isEmpty else { return nil }
             return ApprovalRule(
-                name: name, pattern: pattern, statement: statement, command: command, reviewerGroups: reviewers,
+                name: name, pattern: pattern, statement: statement, command: command, api: api, reviewerGroups: reviewers,
                 minApprovals: minApprovals, requireAllGroups: requireAll, timeout: timeout, grant: grant
             )
         }

@@ -24,6 +24,8 @@ public struct ConnectionConfiguration: Sendable {
     public var allowEnvironment: [String]
     /// kube only.
     public var apiPassthrough: APIPassthrough
+    /// kube only: Secret `data` and `stringData` values are masked in passthrough.
+    public var maskSecrets: Bool
 
     public enum APIPassthrough: String, Sendable, Hashable, CaseIterable {
         case none
@@ -37,7 +39,7 @@ public struct ConnectionConfiguration: Sendable {
         opaqueReviewers: [String]? = nil, masking: MaskingPolicy = MaskingPolicy(),
         limits: ConnectionLimits = ConnectionLimits(), record: Bool = true, allowPortForwarding: Bool = false,
         allowSFTP: Bool = false, allowEnvironment: [String] = ["LANG", "LC_ALL", "TERM", "GATEWAY_REASON"],
-        apiPassthrough: APIPassthrough = .readOnly
+        apiPassthrough: APIPassthrough = .readOnly, maskSecrets: Bool = true
     ) {
         self.name = name
         self.kind = kind
@@ -54,6 +56,7 @@ public struct ConnectionConfiguration: Sendable {
         self.allowSFTP = allowSFTP
         self.allowEnvironment = allowEnvironment
         self.apiPassthrough = apiPassthrough
+        self.maskSecrets = maskSecrets
     }
 
     /// The part the policy engine decides with.

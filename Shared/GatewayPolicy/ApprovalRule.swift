@@ -11,6 +11,8 @@ public struct ApprovalRule: Sendable, Hashable {
     public var pattern: PatternMatcher?
     public var statement: StatementKind?
     public var command: CommandMatcher?
+    /// Kubernetes API requests: a rule with one holds API requests only.
+    public var api: APIRequestMatcher?
     public var reviewerGroups: [String]
     public var minApprovals: Int
     public var requireAllGroups: Bool
@@ -20,13 +22,14 @@ public struct ApprovalRule: Sendable, Hashable {
 
     public init(
         name: String, pattern: PatternMatcher? = nil, statement: StatementKind? = nil, command: CommandMatcher? = nil,
-        reviewerGroups: [String], minApprovals: Int = 1, requireAllGroups: Bool = false,
+        api: APIRequestMatcher? = nil, reviewerGroups: [String], minApprovals: Int = 1, requireAllGroups: Bool = false,
         timeout: Double = 600, grant: Grant = .once
     ) {
         self.name = name
         self.pattern = pattern
         self.statement = statement
         self.command = command
+        self.api = api
         self.reviewerGroups = reviewerGroups
         self.minApprovals = minApprovals
         self.requireAllGroups = requireAllGroups

@@ -9,6 +9,8 @@ public enum CommandKind: String, Sendable, Codable, Hashable {
     case line
     /// A Kubernetes exec argv, evaluated joined by spaces.
     case exec
+    /// A Kubernetes API request (not an exec): matched by rules with `verbs`/`resources`.
+    case api
 }
 
 /// A command to decide on.
@@ -17,6 +19,8 @@ public struct Command: Sendable, Hashable {
     public var text: String
     /// For an exec, the program and its arguments as given (not re-split from `text`).
     public var argv: [String]?
+    /// For an API request, what it is.
+    public var request: APIRequest?
 
     public init(kind: CommandKind, text: String) {
         self.kind = kind
@@ -26,6 +30,12 @@ public struct Command: Sendable, Hashable {
     public static func sql(_ text: String) -> Command { Command(kind: .sql, text: text) }
     public static func shell(_ text: String) -> Command { Command(kind: .shell, text: text) }
     public static func line(_ text: String) -> Command { Command(kind: .line, text: text) }
+    public static func api(_ request: APIRequest) -> Command {
+        var command = Command(kind: .api, text: request.summary)
+        command.request = request
+        return command
+    }
+
     public static func exec(_ argv: [String]) -> Command {
         var command = Command(kind: .exec, text: argv.joined(separator: " "))
         command.argv = argv

@@ -36,7 +36,20 @@ public struct PolicyEngine: Sendable {
     func decide(_ command: Command, by identity: Identity, on policy: ConnectionPolicy, session: inout SQLSession, precheck: Bool) -> Decision {
         let access = authorize(identity, for: policy)
         guard case .allow = access else { return access }
+        if let request = command.request { return decide(request, policy: policy) }
         return decide(units(of: command, policy: policy, session: &session, precheck: precheck), policy: policy)
+    }
+
+    /// An API request against the rules that name API requests (the others are for commands):
+    /// a guardrail blocks, then an approval rule holds.
+    private func decide(_ request: APIRequest, policy: ConnectionPolicy) -> Decision {
+        if let rule = policy.guardrails.first(where: { $0.api?.matches(request) == true }) {
+            return .block(rule: rule.name, message: rule.effectiveMessage, statement: request.summary)
+        }
+        if let rule = policy.approvals.first(where: { $0.api?.matches(request) == true }) {
+            return .hold(rule: rule, statement: request.summary)
+        }
+        return .allow
     }
 
     private func units(of command: Command, policy: ConnectionPolicy, session: inout SQLSession, precheck: Bool) -> [Unit] {
@@ -51,6 +64,8 @@ public struct PolicyEngine: Sendable {
             return statements.map { Unit(text: patterns ? SQLSplitter.normalized($0.text) : $0.text, findings: $0.findings) }
         case .shell, .line, .exec:
             return [Self.shellUnit(of: command)]
+        case .api:
+            return []
         }
     }
 
@@ -83,7 +98,7 @@ public struct PolicyEngine: Sendable {
 
     private func decide(_ units: [Unit], policy: ConnectionPolicy) -> Decision {
         for unit in units {
-            for rule in policy.guardrails where Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: unit) == .yes {
+            for rule in policy.guardrails where rule.api == nil && Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: unit) == .yes {
                 return .block(rule: rule.name, message: rule.effectiveMessage, statement: unit.text)
             }
         }
@@ -107,7 +122,7 @@ public struct PolicyEngine: Sendable {
             }
         }
         for unit in units {
-            for rule in policy.approvals where Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: unit) == .yes {
+            for rule in policy.approvals where rule.api == nil && Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: unit) == .yes {
                 return .hold(rule: rule, statement: unit.text)
             }
         }
@@ -129,6 +144,8 @@ public struct PolicyEngine: Sendable {
 
     /// Does a command fall under an approval rule? Used to honour `grant: window` approvals.
     public func matches(_ rule: ApprovalRule, command: Command) -> Bool {
+        if let request = command.request { return rule.api?.matches(request) == true }
+        guard rule.api == nil else { return false }
         switch command.kind {
         case .sql:
             let statements = SQLAnalyzer.analyze(command.text)
@@ -137,6 +154,8 @@ public struct PolicyEngine: Sendable {
             }
         case .shell, .line, .exec:
             return Self.matches(pattern: rule.pattern, statement: rule.statement, command: rule.command, unit: Self.shellUnit(of: command)) == .yes
+        case .api:
+            return false
         }
     }
 

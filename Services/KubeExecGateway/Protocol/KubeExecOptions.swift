@@ -1,0 +1,30 @@
+/// What an exec or attach request asks for, from its query (`command=` repeated, `container`,
+/// `stdin`, `stdout`, `stderr`, `tty`), as kubectl sends it.
+public struct KubeExecOptions: Sendable, Equatable {
+    public var command: [String]
+    public var container: String?
+    public var stdin: Bool
+    public var stdout: Bool
+    public var stderr: Bool
+    public var tty: Bool
+
+    public init(command: [String], container: String? = nil, stdin: Bool = false, stdout: Bool = true, stderr: Bool = true, tty: Bool = false) {
+        self.command = command
+        self.container = container
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.tty = tty
+    }
+
+    public init(query: [(String, String)]) {
+        func flag(_ name: String, default value: Bool) -> Bool {
+            guard let text = query.last(where: { $0.0 == name })?.1 else { return value }
+            return text == "true" || text == "1"
+        }
+        self.init(
+            command: query.filter { $0.0 == "command" }.map(\.1), container: query.last { $0.0 == "container" }?.1,
+            stdin: flag("stdin", default: false), stdout: flag("stdout", default: false), stderr: flag("stderr", default: false), tty: flag("tty", default: false)
+        )
+    }
+}
