@@ -128,7 +128,7 @@ let package = Package(
             path: "Shared/GatewayRuntime",
             swiftSettings: strict
         ),
-        // The session core every gateway shares; so far the checkpoint that turns decisions into evidence.
+        // The session core every gateway runs on: checkpoint, command channels, holds, masking, relay link, listener.
         .target(
             name: "GatewaySession",
             dependencies: [
@@ -137,6 +137,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/GatewaySession",

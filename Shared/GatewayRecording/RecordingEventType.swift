@@ -25,6 +25,8 @@ public enum RecordingEventType: String, Sendable, CaseIterable {
     case review
     /// A port forwarding channel.
     case forward
+    /// A Kubernetes API request (not an exec) and its decision.
+    case api
     /// A command without a decision of its own.
     case command
     /// Anything else the gateway notes.

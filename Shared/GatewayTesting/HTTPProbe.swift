@@ -65,3 +65,11 @@ public enum HTTPProbe {
         }
     }
 }
+
+extension HTTPProbe {
+    /// A gateway's audit events through its admin API (`/api/audit`), read with `token`.
+    public static func audit(adminPort: Int, token: String, query: String = "") async throws -> [[String: Any]] {
+        let response = try await get(host: "127.0.0.1", port: adminPort, path: "/api/audit?limit=500\(query)", token: token)
+        return response.json() as? [[String: Any]] ?? []
+    }
+}

@@ -144,9 +144,7 @@ struct SSHGatewayFixture {
     }
 
     func audit(_ query: String = "") async throws -> [[String: Any]] {
-        let security = try idp.token(subject: "sec-1", groups: ["security"])
-        let response = try await HTTPProbe.get(host: "127.0.0.1", port: adminPort, path: "/api/audit?limit=500\(query)", token: security)
-        return response.json() as? [[String: Any]] ?? []
+        try await HTTPProbe.audit(adminPort: adminPort, token: try idp.token(subject: "sec-1", groups: ["security"]), query: query)
     }
 
     /// Recording folders, newest last.

@@ -1,0 +1,166 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayConfig
+import GatewayMasking
+import GatewayPolicy
+import GatewayRecording
+import GatewayRuntime
+import GatewaySession
+import GatewayState
+import KubeExecGatewayCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The Kubernetes API through the gateway: each request is admitted with its bearer token
+/// against the connection its path names (`/connections/<name>/...`), decided as an API
+/// request (verb, resource, namespace, name) under `api_passthrough`, the guardrails and the
+/// approval rules, audited, and relayed to the API server with the gateway's own credential
+/// (impersonating the identity where the connection says so; a client's own `Impersonate-*`
+/// headers are dropped). Responses stream back (watches, `logs -f`), masked where the
+/// connection masks.
+struct KubeAPIProxy: Sendable {
+    let environment: GatewayEnvironment
+    let clients: KubeUpstreamClients
+    /// How long a held request waits for its review before it is answered with 403.
+    var holdWait: Duration = .seconds(25)
+
+    /// The request headers the gateway never passes on: hop-by-hop headers, the client's
+    /// credential and impersonation, and encodings it could not inspect.
+    static let droppedRequestHeaders: Set<String> = [
+        "authorization", "host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
+        "accept-encoding", "content-length", "x-gateway-reason",
+    ]
+    static let droppedResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "trailer", "upgrade"]
+
+    func serve(_ request: KubeHTTPRequest, responder: KubeResponder, clientAddress: String, logger: Logger) async {
+        let (path, queryText) = request.pathAndQuery
+        guard let (name, apiPath) = KubeHTTPRequest.route(path) else {
+            return await responder.status(.failure(code: 404, reason: "NotFound", message: "access gateway: the gateway serves /connections/<connection>/... (set the kubeconfig's server to https://<gateway>/connections/<connection>)"))
+        }
+        guard let token = request.bearerToken else {
+            return await responder.status(.failure(code: 401, reason: "Unauthorized", message: "access gateway: no bearer token (the kubeconfig's user token is the OIDC token)"))
+        }
+        let admission = Admission(environment: environment, selector: "the path /connections/<connection>")
+        let admitted = await admission.admit(token: token, connection: name, clientAddress: clientAddress, logger: logger) { candidate in
+            if case .kube = candidate.upstream { true } else { false }
+        }
+        let session: Admission.Admitted
+        switch admitted {
+        case .success(let value): session = value
+        case .failure(let refusal):
+            let code = refusal.reason == .token ? 401 : 403
+            return await responder.status(.failure(code: code, reason: code == 401 ? "Unauthorized" : "Forbidden", message: "access gateway: \(refusal.message)"))
+        }
+        guard case .kube(let upstream) = session.connection.upstream else { return }
+        let query = KubeRequest.queryItems(queryText)
+        let kube = KubeRequest.parse(method: request.head.method.rawValue, path: apiPath, query: query)
+        let gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
+        if request.bodyTooLarge {
+            return await responder.status(.failure(code: 413, reason: "RequestEntityTooLarge", message: "access gateway: the request body exceeds \(KubeRequestCollector.maximumBody >> 20) MiB"))
+        }
+        if kube.isExec {
+            // An exec that reaches here was not upgraded to a WebSocket: refused (by policy, or
+            // because it asked for SPDY, which this gateway does not speak yet).
+            if let refusal = gate.execRefusal(KubeExecOptions(query: query), request: kube) { return await responder.status(refusal) }
+            return await responder.status(.failure(
+                code: 400, reason: "BadRequest",
+                message: "access gateway: exec and attach need the WebSocket protocol (kubectl 1.30 or later); SPDY is not supported by this gateway yet"
+            ))
+        }
+        switch await gate.decide(kube, justification: request.head.headers.first(name: "x-gateway-reason"), wait: holdWait) {
+        case .refuse(let status):
+            return await responder.status(status)
+        case .forward:
+            break
+        }
+        do {
+            try await forward(request, apiPath: apiPath, query: queryText, kube: kube, session: session, upstream: upstream, responder: responder)
+        } catch {
+            logger.warning("the API server could not be used", metadata: ["gateway.connection": "\(name)", "gateway.error": "\(error)"])
+            await environment.audit.record(.error, identity: session.identity, connection: name, command: kube.summary, detail: "\(error)", clientAddress: clientAddress)
+            await responder.status(.failure(code: 502, reason: "ServiceUnavailable", message: "access gateway: the API server of connection \"\(name)\" could not be reached"))
+        }
+    }
+
+    private func forward(
+        _ request: KubeHTTPRequest, apiPath: String, query: Substring, kube: KubeRequest, session: Admission.Admitted, upstream: KubeUpstream,
+        responder: KubeResponder
+    ) async throws {
+        let client = try clients.client(for: session.connection.name, upstream: upstream)
+        let base = upstream.url.hasSuffix("/") ? String(upstream.url.dropLast()) : upstream.url
+        var outbound = HTTPClientRequest(url: base + apiPath + (query.isEmpty ? "" : "?\(query)"))
+        outbound.method = request.head.method
+        for (name, value) in request.head.headers {
+            let lower = name.lowercased()
+            if Self.droppedRequestHeaders.contains(lower) || lower.hasPrefix("impersonate-") { continue }
+            outbound.headers.add(name: name, value: value)
+        }
+        outbound.headers.replaceOrAdd(name: "authorization", value: "Bearer \(try KubeUpstreamClients.token(upstream))")
+        if upstream.impersonate {
+            outbound.headers.add(name: "Impersonate-User", value: session.identity.subject)
+            for group in session.identity.groups { outbound.headers.add(name: "Impersonate-Group", value: group) }
+        }
+        let masking = MaskingEngine(policy: session.connection.masking)
+        let masksSecrets = session.connection.maskSecrets && kube.resource == "secrets"
+        if masking.scansValues || masksSecrets {
+            // Protobuf cannot be inspected: a masked connection asks for JSON.
+            outbound.headers.replaceOrAdd(name: "accept", value: "application/json")
+        }
+        if request.body.readableBytes > 0 { outbound.body = .bytes(request.body) }
+        let response = try await client.execute(outbound, timeout: .hours(24))
+        var headers = HTTPHeaders()
+        for (name, value) in response.headers where !Self.droppedResponseHeaders.contains(name.lowercased()) {
+            headers.add(name: name, value: value)
+        }
+        if masksSecrets && kube.verb == "watch" {
+            // Watch events, one JSON object a line, each masked as it comes.
+            await responder.head(response.status, headers: headers)
+            var pending: [UInt8] = []
+            for try await chunk in response.body {
+                pending += chunk.readableBytesView
+                while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = Array(pending[..<end])
+                    pending.removeSubrange(...end)
+                    guard let masked = SecretMasking.mask(line), await responder.write(ByteBuffer(bytes: masked + [UInt8(ascii: "\n")])) else { return await responder.end() }
+                }
+            }
+            return await responder.end()
+        }
+        if masksSecrets {
+            // A Secret (or a list of them) is read whole and its values masked; what cannot be
+            // read as JSON is not passed on.
+            var body = try await response.body.collect(upTo: 64 << 20)
+            let bytes = body.readBytes(length: body.readableBytes) ?? []
+            guard let masked = bytes.isEmpty ? bytes : SecretMasking.mask(bytes) else {
+                return await responder.status(.failure(code: 502, reason: "InternalError", message: "access gateway: the Secret response could not be inspected for masking"))
+            }
+            headers.replaceOrAdd(name: "content-length", value: "\(masked.count)")
+            await responder.head(response.status, headers: headers)
+            await responder.write(ByteBuffer(bytes: masked))
+            return await responder.end()
+        }
+        await responder.head(response.status, headers: headers)
+        var stream = masking.scansValues ? masking.makeStream() : nil
+        for try await chunk in response.body {
+            let out: ByteBuffer
+            if var masker = stream {
+                out = ByteBuffer(bytes: chunk.withUnsafeReadableBytes { masker.process($0) })
+                stream = masker
+            } else {
+                out = chunk
+            }
+            // A client that left ends the relay (and the upstream request with it).
+            guard await responder.write(out) else { return }
+        }
+        if var masker = stream {
+            await responder.write(ByteBuffer(bytes: masker.flush()))
+            let hits = masker.takeHits()
+            if !hits.isEmpty {
+                environment.metrics.maskingHits(hits.counts, connection: session.connection.name)
+                environment.audit.enqueue(.mask, identity: session.identity, connection: session.connection.name, command: kube.summary, detail: hits.summary)
+            }
+        }
+        await responder.end()
+    }
+}

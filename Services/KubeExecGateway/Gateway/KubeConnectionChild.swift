@@ -1,0 +1,56 @@
+import GatewayRuntime
+import GatewaySession
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// Each accepted client connection: TLS, the HTTP/1.1 server pipeline with the exec
+/// WebSocket upgrade, and the requests served one after another by this child task.
+struct KubeConnectionChild: GatewayChildChannel {
+    struct Connection: Sendable {
+        let channel: any Channel
+        let requests: AsyncStream<KubeHTTPRequest>
+        let clientAddress: String
+        let exec: KubeExecUpgrade
+    }
+
+    let environment: GatewayEnvironment
+    let tls: NIOSSLContext?
+    let proxy: KubeAPIProxy
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection> {
+        let (stream, continuation) = AsyncStream<KubeHTTPRequest>.makeStream()
+        let clientAddress = channel.remoteAddress.map { address in
+            guard let ip = address.ipAddress, let port = address.port else { return address.description }
+            return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        } ?? "unknown"
+        let exec = KubeExecUpgrade(environment: environment, clientAddress: clientAddress, logger: logger)
+        return channel.eventLoop.makeCompletedFuture {
+            if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+            let collector = KubeRequestCollector(requests: continuation)
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withServerUpgrade: (upgraders: [exec.upgrader()], completionHandler: { context in
+                    // The exec stream owns the channel now; the request collector is done.
+                    context.pipeline.removeHandler(collector, promise: nil)
+                }),
+                withErrorHandling: true
+            )
+            try channel.pipeline.syncOperations.addHandler(collector)
+            return Connection(channel: channel, requests: stream, clientAddress: clientAddress, exec: exec)
+        }
+    }
+
+    func handle(value connection: Connection, logger: Logger) async {
+        for await request in connection.requests {
+            let responder = KubeResponder(channel: connection.channel, keepAlive: request.head.isKeepAlive)
+            await proxy.serve(request, responder: responder, clientAddress: connection.clientAddress, logger: logger)
+        }
+        try? await connection.channel.closeFuture.get()
+        await connection.exec.relay.withLock({ $0 })?.finished()
+    }
+
+    func shutdown(value connection: Connection) {
+        connection.channel.close(promise: nil)
+    }
+}

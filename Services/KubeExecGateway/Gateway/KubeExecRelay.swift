@@ -1,0 +1,300 @@
+import Foundation
+import GatewayConfig
+import GatewayPolicy
+import GatewayRecording
+import GatewayRuntime
+import GatewayState
+import GatewaySession
+import KubeExecGatewayCore
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// One exec or attach stream between kubectl and the API server, on the client's event loop.
+/// The session core's `CommandChannelDriver` runs it (checkpoint, review, input order, masking,
+/// recording, exit); this type speaks the Kubernetes stream protocol for it: channel 0 is
+/// stdin, 1 and 2 stdout and stderr, 3 the exit `Status`, 4 resizes, v5's 255 the close of
+/// stdin; the exit the client sees is the gateway's `Status` on channel 3, sent after all output.
+///
+/// `@unchecked Sendable`: handed to futures and tasks, used on `eventLoop` only.
+final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Sendable {
+    typealias Inbound = WebSocketFrame
+    typealias Output = ChannelOutput<WebSocketFrame>
+
+    let admitted: KubeExecUpgrade.Admitted
+    let tracked: TrackedSession
+    let eventLoop: any EventLoop
+    let link: RelayLink<Output, Output>
+    let ended: EventLoopPromise<Void>
+    private var driver: CommandChannelDriver!
+    /// Resizes before the target's stream opened, sent when it does.
+    private var pendingResizes: [WebSocketFrame] = []
+    /// What the target said on its error channel when it was not an exit status (a missing
+    /// container, a failed start): passed on as it is.
+    private var upstreamError: [UInt8]?
+
+    var kind: KubeStreamProtocol { admitted.protocolKind }
+
+    static func start(
+        _ admitted: KubeExecUpgrade.Admitted, environment: GatewayEnvironment, clientAddress: String, client: any Channel, logger: Logger
+    ) async -> KubeExecRelay {
+        let command = admitted.options.command.joined(separator: " ")
+        let sessionID = SessionRecord.newID()
+        let box = TerminateBox()
+        let tracked = await TrackedSession.start(
+            id: sessionID, environment: environment, identity: admitted.session.identity, connection: admitted.session.connection,
+            clientAddress: clientAddress,
+            terminal: TerminalInfo(width: 80, height: 24, command: command.isEmpty ? nil : command, term: admitted.options.tty ? "xterm" : nil),
+            logger: logger, terminate: { reason in box.terminate(reason) }
+        )
+        return try! await client.eventLoop.submit {
+            let relay = KubeExecRelay(admitted: admitted, tracked: tracked, environment: environment, clientAddress: clientAddress, client: client, sessionID: sessionID)
+            box.relay = relay
+            try client.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: 16 << 20))
+            try client.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .client))
+            relay.begin()
+            return relay
+        }.get()
+    }
+
+    private init(
+        admitted: KubeExecUpgrade.Admitted, tracked: TrackedSession, environment: GatewayEnvironment, clientAddress: String, client: any Channel, sessionID: String
+    ) {
+        self.admitted = admitted
+        self.tracked = tracked
+        self.eventLoop = client.eventLoop
+        self.ended = client.eventLoop.makePromise()
+        self.link = RelayLink(client: Output(channel: client, tracksWrites: true), upstream: nil)
+        let session = CommandChannelDriver.Session(
+            environment: environment, identity: admitted.session.identity, connection: admitted.session.connection, sessionID: sessionID,
+            clientAddress: clientAddress, recorder: tracked.recorder
+        )
+        driver = CommandChannelDriver(session: session, eventLoop: client.eventLoop, transport: self)
+    }
+
+    /// Decides the command (already checked before the upgrade: here it is recorded, audited,
+    /// and held if it needs review) and starts the target's stream.
+    private func begin() {
+        let options = admitted.options
+        let connection = admitted.session.connection
+        let isShell = ["sh", "bash", "zsh", "ash", "dash", "ksh"].contains((options.command.first as NSString?)?.lastPathComponent ?? "")
+        let command = CommandChannelDriver.Command(
+            label: options.command.joined(separator: " "), eventType: .exec, interactive: options.tty,
+            checksLines: options.tty && options.stdin && isShell && (!connection.guardrails.isEmpty || !connection.approvals.isEmpty),
+            justification: admitted.justification
+        )
+        let (policy, identity) = (driver.session.environment.policy, admitted.session.identity)
+        _ = driver.start(command, wantReply: false) { policy.decide(.exec(options.command), by: identity, on: connection.policy) }
+    }
+
+    /// Completes when the stream ended and its recording is sealed.
+    func finished() async {
+        try? await ended.futureResult.get()
+        await tracked.end()
+    }
+
+    // MARK: - Transport
+
+    func replyToStart(_ success: Bool) {}
+
+    func openUpstream() {
+        let relay = self
+        KubeUpstreamExec.open(admitted.upstream, target: admitted.target, protocol: kind, identity: admitted.session.identity, on: eventLoop) { channel in
+            try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: 16 << 20))
+            try channel.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .upstream))
+        }.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                guard relay.link.client.channel.isActive else { return channel.close(promise: nil) }
+                relay.link.attach(upstream: Output(channel: channel))
+                if !relay.driver.upstreamOpened() { channel.close(promise: nil) }
+            case .failure(let error):
+                relay.driver.upstreamFailed("access gateway: \(error)")
+            }
+        }
+    }
+
+    func startUpstream() {
+        for resize in pendingResizes { link.toUpstream(resize) }
+        pendingResizes = []
+    }
+
+    func inputArrived(_ input: ByteBuffer) {
+        if admitted.options.tty { input.withUnsafeReadableBytes { tracked.recorder?.input($0) } }
+    }
+
+    func sendUpstream(_ input: ByteBuffer) {
+        link.toUpstream(frame(KubeStreamFrame(.stdin, Array(input.readableBytesView)), to: .upstream))
+    }
+
+    func closeUpstreamOutput() {
+        // Only v5 can say "stdin is done"; older protocols keep the stream open until the end.
+        guard kind.hasCloseSignal else { return }
+        link.toUpstream(frame(KubeStreamFrame(.close, [KubeStreamChannel.stdin.rawValue]), to: .upstream))
+        link.flushUpstream()
+    }
+
+    func closeUpstream() {
+        guard let upstream = link.upstream?.channel else { return }
+        upstream.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(integer: UInt16(1000)))).whenComplete { _ in
+            upstream.close(promise: nil)
+        }
+    }
+
+    func sendToClient(_ output: ByteBuffer, stream: OutputMasking.Stream) {
+        let channel: KubeStreamChannel = stream == .stderr ? .stderr : .stdout
+        link.toClient(frame(KubeStreamFrame(channel, Array(output.readableBytesView)), to: .client))
+    }
+
+    func flushClient() { link.flushClient() }
+    func flushUpstream() { link.flushUpstream() }
+    func pauseClientReads() { link.pauseClientReads() }
+    func resumeClientReads() { link.resumeClientReads() }
+
+    var clientConnected: @Sendable () -> Bool {
+        { [client = link.client.channel] in client.isActive }
+    }
+
+    /// The exit on the error channel (v4 and later: a `Status`; earlier: the message as text),
+    /// then the WebSocket close.
+    func sendExit(_ exit: CommandChannelStateMachine.Exit?) {
+        let status: [UInt8]?
+        switch exit {
+        case .status(let code)?:
+            if let upstreamError, code != 0 { status = upstreamError } else if kind.reportsStatus { status = KubeStatus.exit(code).json } else { status = code == 0 ? nil : Array("command terminated with non-zero exit code: exit status \(code)".utf8) }
+        case .signal(let name)?:
+            status = KubeStatus(success: false, message: "command terminated by signal \(name)", reason: "InternalError").json
+        case nil:
+            status = upstreamError
+        }
+        if let status { link.toClient(frame(KubeStreamFrame(.error, status), to: .client)) }
+        link.client.enqueue(WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(integer: UInt16(1000))))
+        link.flushClient()
+        let client = link.client.channel
+        link.client.written().whenComplete { _ in client.close(promise: nil) }
+    }
+
+    private func frame(_ frame: KubeStreamFrame, to side: RelaySide) -> WebSocketFrame {
+        let (data, text) = frame.encode(protocol: kind)
+        return WebSocketFrame(fin: true, opcode: text ? .text : .binary, data: data)
+    }
+
+    // MARK: - Frames
+
+    func read(_ message: WebSocketFrame, from side: RelaySide) {
+        switch message.opcode {
+        case .ping:
+            let pong = WebSocketFrame(fin: true, opcode: .pong, data: message.unmaskedData)
+            if side == .client { link.client.enqueue(pong); link.flushClient() } else if let upstream = link.upstream { upstream.enqueue(pong); upstream.flushNow() }
+            return
+        case .pong:
+            return
+        case .connectionClose:
+            // The close handshake is answered, then the side's connection ends.
+            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(integer: UInt16(1000)))
+            if side == .client {
+                driver.clientEOF()
+                link.client.channel.writeAndFlush(reply).whenComplete { [client = link.client.channel] _ in client.close(promise: nil) }
+            } else if let upstream = link.upstream?.channel {
+                driver.upstreamOutputEnded()
+                upstream.writeAndFlush(reply).whenComplete { _ in upstream.close(promise: nil) }
+            }
+            return
+        case .text, .binary:
+            break
+        default:
+            return
+        }
+        let data = Array(message.unmaskedData.readableBytesView)
+        guard let decoded = try? KubeStreamFrame.decode(data, text: message.opcode == .text, protocol: kind) else {
+            // A message the gateway cannot read is not passed on.
+            return
+        }
+        switch side {
+        case .client: clientFrame(decoded, raw: message)
+        case .upstream: upstreamFrame(decoded)
+        }
+    }
+
+    private func clientFrame(_ frame: KubeStreamFrame, raw: WebSocketFrame) {
+        switch KubeStreamChannel(rawValue: frame.channel) {
+        case .stdin?:
+            driver.clientInput(ByteBuffer(bytes: frame.payload))
+        case .resize?:
+            if let size = try? JSONSerialization.jsonObject(with: Data(frame.payload)) as? [String: Any],
+               let width = size["Width"] as? Int, let height = size["Height"] as? Int, width > 0, height > 0 {
+                tracked.recorder?.resize(width: width, height: height)
+            }
+            let forward = self.frame(frame, to: .upstream)
+            if link.upstream == nil { pendingResizes.append(forward) } else { link.toUpstream(forward) }
+        case .close? where frame.payload.first == KubeStreamChannel.stdin.rawValue:
+            driver.clientEOF()
+        default:
+            // Output channels from the client, or unknown ones: nothing to relay.
+            break
+        }
+    }
+
+    private func upstreamFrame(_ frame: KubeStreamFrame) {
+        switch KubeStreamChannel(rawValue: frame.channel) {
+        case .stdout?:
+            driver.upstreamOutput(ByteBuffer(bytes: frame.payload), stream: .stdout)
+        case .stderr?:
+            driver.upstreamOutput(ByteBuffer(bytes: frame.payload), stream: .stderr)
+        case .error?:
+            if let code = KubeExitStatus.code(of: frame.payload, structured: kind.reportsStatus) {
+                driver.upstreamExited(.status(code))
+            } else {
+                upstreamError = frame.payload
+                driver.upstreamExited(.status(1))
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: - Channel events
+
+    func closed(_ side: RelaySide) {
+        switch side {
+        case .client:
+            driver.clientClosed()
+            ended.succeed()
+        case .upstream:
+            driver.upstreamOutputEnded()
+            driver.upstreamClosed()
+        }
+    }
+
+    func error(_ error: any Error, on side: RelaySide) {
+        (side == .client ? link.client.channel : link.upstream?.channel)?.close(promise: nil)
+    }
+
+    /// The gateway ends the stream (kill, shutdown, token expiry): told on stderr.
+    func terminate(_ reason: String) {
+        eventLoop.execute { self.driver.endByGateway("access gateway: \(reason)") }
+    }
+}
+
+/// The exit code an exec's error channel reports: v4+ `Status` (Success: 0; NonZeroExitCode:
+/// the `ExitCode` cause), nil for any other failure.
+enum KubeExitStatus {
+    static func code(of payload: [UInt8], structured: Bool) -> Int? {
+        guard structured else { return nil }
+        guard let status = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else { return nil }
+        if status["status"] as? String == "Success" { return 0 }
+        guard status["reason"] as? String == "NonZeroExitCode",
+              let causes = (status["details"] as? [String: Any])?["causes"] as? [[String: Any]],
+              let exit = causes.first(where: { $0["reason"] as? String == "ExitCode" })?["message"] as? String else { return nil }
+        return Int(exit)
+    }
+}
+
+/// Lets the session registry end a stream whose relay is made after the session starts.
+final class TerminateBox: @unchecked Sendable {
+    weak var relay: KubeExecRelay?
+
+    func terminate(_ reason: String) {
+        relay?.terminate(reason)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import GatewayTesting
+
+/// The Kubernetes API STAND-IN (`Tests/Python/kube_api_standin.py`: no real API server can run
+/// here; it speaks the real discovery, object and exec WebSocket protocols behind TLS with its
+/// own token), a test identity provider, and kube-exec-gateway in front, driven by the real
+/// kubectl binaries of several versions.
+struct KubeGatewayFixture {
+    let idp: TestIdentityProvider
+    let gateway: GatewayProcess
+    let standIn: pid_t
+    let directory: String
+    let port: Int
+    let adminPort: Int
+    /// Every request the stand-in received (one JSON object a line).
+    var standInLog: String { directory + "/standin.jsonl" }
+
+    static let kubectlDirectory = "/usr/lib/google-cloud-sdk/bin"
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: kubectlDirectory + "/kubectl.1.30") }
+
+    static func start() async throws -> KubeGatewayFixture {
+        let directory = NSTemporaryDirectory() + "gateway-kube-e2e-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // One certificate, for 127.0.0.1, serves the gateway and the stand-in; each trusts it as its CA.
+        try ProcessRunner.run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/tls.key", "-out", directory + "/tls.crt", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ])
+        try "standin-upstream-token\n".write(toFile: directory + "/upstream.token", atomically: true, encoding: .utf8)
+        let python = try PythonEnvironment.python(importing: "aiohttp", from: "aiohttp")
+        let standInPort = ProcessRunner.freePort()
+        let script = FileManager.default.currentDirectoryPath + "/Tests/Python/kube_api_standin.py"
+        let standIn = try ProcessRunner.spawn([
+            python, script, "--port", "\(standInPort)", "--cert", directory + "/tls.crt", "--key", directory + "/tls.key",
+            "--token", "standin-upstream-token", "--log", directory + "/standin.jsonl",
+        ], output: directory + "/standin.log")
+        for _ in 0..<100 {
+            if (try? String(contentsOfFile: directory + "/standin.log", encoding: .utf8))?.contains("ready") == true { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let idp = try await TestIdentityProvider.start()
+        let port = ProcessRunner.freePort()
+        let adminPort = ProcessRunner.freePort()
+        func upstream(impersonate: Bool = true) -> String {
+            "{ url: \"https://127.0.0.1:\(standInPort)\", token_file: \(directory)/upstream.token, ca_file: \(directory)/tls.crt, impersonate: \(impersonate) }"
+        }
+        let yaml = """
+            tls: { cert_file: \(directory)/tls.crt, key_file: \(directory)/tls.key }
+            identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
+            state: { url: "sqlite://\(directory)/state.sqlite" }
+            recordings: { dir: \(directory)/recordings }
+            admin_groups: [security]
+            services:
+              kube: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort) }
+            connections:
+              - name: cluster
+                type: kube
+                upstream: \(upstream())
+                allow_groups: [agents]
+                api_passthrough: read_only
+                guardrails:
+                  - { name: no-delete, verbs: [delete, deletecollection], resources: [pods, deployments, namespaces] }
+                  - { name: no-rm-rf, command: rm, flags: [recursive, force], message: "recursive force delete is blocked" }
+                masking: { entities: [EMAIL] }
+              - name: writable
+                type: kube
+                upstream: \(upstream(impersonate: false))
+                allow_groups: [agents]
+                api_passthrough: all
+                approvals:
+                  - { name: scaling, verbs: [patch, update], resources: [deployments/scale], reviewer_groups: [sre], timeout: 2m }
+              - name: exec-only
+                type: kube
+                upstream: \(upstream())
+                allow_groups: [agents]
+                api_passthrough: none
+            """
+        try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
+        let gateway = try await GatewayProcess.start(binary: "kube-exec-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort)
+        return KubeGatewayFixture(idp: idp, gateway: gateway, standIn: standIn, directory: directory, port: port, adminPort: adminPort)
+    }
+
+    /// Runs `body` against a fresh fixture and stops everything afterwards, also when it throws.
+    static func with(_ body: (KubeGatewayFixture) async throws -> Void) async throws {
+        let fixture = try await start()
+        do {
+            try await body(fixture)
+        } catch {
+            _ = await fixture.stop()
+            throw error
+        }
+        _ = await fixture.stop()
+    }
+
+    func stop() async -> Int32 {
+        let status = await gateway.stop()
+        await idp.stop()
+        ProcessRunner.stop(standIn)
+        return status
+    }
+
+    func agentToken() throws -> String { try idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"]) }
+
+    /// A kubeconfig for `connection` with `token` as the user's bearer token.
+    func kubeconfig(_ connection: String, token: String) throws -> String {
+        let path = directory + "/kubeconfig-\(connection)-\(UUID().uuidString.prefix(6))"
+        try """
+        apiVersion: v1
+        kind: Config
+        clusters: [{name: gw, cluster: {server: "https://127.0.0.1:\(port)/connections/\(connection)", certificate-authority: \(directory)/tls.crt}}]
+        users: [{name: agent, user: {token: "\(token)"}}]
+        contexts: [{name: gw, context: {cluster: gw, user: agent, namespace: default}}]
+        current-context: gw
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Runs `kubectl.<version>` against `connection`; the exit status and stdout and stderr together.
+    func kubectl(_ arguments: [String], connection: String = "cluster", version: String = "1.30", token: String? = nil, stdin: String = "/dev/null") throws -> (status: Int32, output: String) {
+        let config = try kubeconfig(connection, token: token ?? agentToken())
+        let binary = Self.kubectlDirectory + "/kubectl.\(version)"
+        do {
+            return (0, try ProcessRunner.run(binary, ["--kubeconfig", config, "--request-timeout", "20s"] + arguments, environment: ["HOME": directory], stdin: stdin))
+        } catch let failure as ProcessRunner.Failure {
+            return (failure.status, failure.output)
+        }
+    }
+
+    func audit(_ query: String = "") async throws -> [[String: Any]] {
+        try await HTTPProbe.audit(adminPort: adminPort, token: try idp.token(subject: "sec-1", groups: ["security"]), query: query)
+    }
+
+    /// The stand-in's log lines whose path contains `fragment`.
+    func standInRequests(containing fragment: String) throws -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: standInLog, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return (object["path"] as? String)?.contains(fragment) == true ? object : nil
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import GatewayTesting
+import Testing
+
+/// kube-exec-gateway end to end: the real kubectl (1.30 and 1.33, which speak WebSocket
+/// exec) through the gateway to the API server stand-in.
+@Suite("kube-exec-gateway with kubectl", .serialized, .enabled(if: KubeGatewayFixture.available))
+struct KubeGatewayTests {
+    @Test func readsPassAndDeletesAreBlockedWithAStatus() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            for version in ["1.30", "1.33"] {
+                let pods = try fixture.kubectl(["get", "pods", "-o", "name"], version: version)
+                #expect(pods.status == 0, "\(version): \(pods.output)")
+                #expect(pods.output.contains("pod/web-1"))
+            }
+            let delete = try fixture.kubectl(["delete", "pod", "web-1"])
+            #expect(delete.status != 0)
+            #expect(delete.output.contains("Error from server (Forbidden): access gateway: blocked by guardrail \"no-delete\""))
+            // The stand-in never saw the DELETE; the pod is still there.
+            #expect(try fixture.standInRequests(containing: "/pods/web-1").allSatisfy { $0["method"] as? String != "DELETE" })
+            #expect(try fixture.kubectl(["get", "pod", "web-1", "-o", "name"]).output.contains("pod/web-1"))
+            // read_only: a write that no guardrail names is refused by api_passthrough.
+            let label = try fixture.kubectl(["label", "pod", "web-1", "tier=gold"])
+            #expect(label.status != 0)
+            #expect(label.output.contains("patch is not allowed on connection \"cluster\": api_passthrough is read_only"))
+            #expect(try fixture.standInRequests(containing: "/pods/web-1").allSatisfy { $0["method"] as? String != "PATCH" })
+        }
+    }
+
+    @Test func theAPIServerSeesTheGatewaysCredentialAndTheIdentity() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            // `--as` would be a client's own impersonation: dropped; the identity is impersonated instead.
+            let result = try fixture.kubectl(["get", "pods", "-o", "name", "--as", "cluster-admin", "--as-group", "system:masters"])
+            #expect(result.status == 0, "\(result.output)")
+            let requests = try fixture.standInRequests(containing: "/namespaces/default/pods")
+            let headers = try #require(requests.last?["headers"] as? [String: String])
+            #expect(headers["Authorization"] == "Bearer standin-upstream-token")
+            #expect(headers["Impersonate-User"] == "agent-1")
+            #expect(headers["Impersonate-Group"] == "agents")
+            #expect(!requests.contains { ($0["headers"] as? [String: String])?.values.contains { $0.contains("cluster-admin") || $0.contains("system:masters") } == true })
+            // The client's OIDC token never reaches the API server.
+            let token = try fixture.agentToken()
+            #expect(!(try String(contentsOfFile: fixture.standInLog, encoding: .utf8)).contains(token))
+        }
+    }
+
+    @Test func identitiesThatMayNotPassGetAStatus() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            // kubectl's discovery fails first, and it prints "Forbidden" without the Status's
+            // message (the message is in the body, the audit and `kubectl -v=8`).
+            let outsider = try fixture.kubectl(["get", "pods", "-v=8"], token: try fixture.idp.token(subject: "x", email: "x@example.com", groups: ["contractors"]))
+            #expect(outsider.status != 0)
+            #expect(outsider.output.contains("Error from server (Forbidden)"))
+            #expect(outsider.output.contains("is not in allow_groups of connection \\\"cluster\\\""))
+            let forged = try fixture.kubectl(["get", "pods"], token: try fixture.idp.forgedToken())
+            #expect(forged.status != 0)
+            #expect(forged.output.contains("You must be logged in to the server"))
+            let unknown = try fixture.kubectl(["get", "pods", "-v=8"], connection: "nope")
+            #expect(unknown.output.contains("unknown connection \\\"nope\\\""))
+            // api_passthrough: none lets no API request through (discovery aside).
+            let none = try fixture.kubectl(["get", "pods"], connection: "exec-only")
+            #expect(none.status != 0)
+            #expect(none.output.contains("api_passthrough: none"))
+        }
+    }
+
+    @Test func execRunsWithItsExitStatusAndMaskedOutput() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            for version in ["1.30", "1.33"] {
+                let exec = try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "echo mail jane.doe@example.com; echo oops >&2; exit 3"], version: version)
+                #expect(exec.status == 3, "\(version): \(exec.output)")
+                #expect(exec.output.contains("mail [EMAIL]"))
+                #expect(exec.output.contains("oops"))
+                #expect(!exec.output.contains("jane.doe"))
+            }
+            // stdin reaches the command, and its EOF too (cat ends).
+            let input = fixture.directory + "/stdin.txt"
+            try "one\ntwo\n".write(toFile: input, atomically: true, encoding: .utf8)
+            let cat = try fixture.kubectl(["exec", "-i", "web-1", "--", "cat"], stdin: input)
+            #expect(cat.status == 0, "\(cat.output)")
+            #expect(cat.output == "one\ntwo\n")
+        }
+    }
+
+    @Test func aBlockedExecIsRefusedBeforeTheStreamOpens() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            let marker = fixture.directory + "/marker"
+            FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
+            let blocked = try fixture.kubectl(["exec", "web-1", "--", "rm", "-rf", marker])
+            #expect(blocked.status != 0)
+            #expect(blocked.output.contains("Error from server (Forbidden): access gateway: blocked by guardrail \"no-rm-rf\": recursive force delete is blocked"))
+            #expect(FileManager.default.fileExists(atPath: marker))
+            // The stand-in was never asked to run it.
+            #expect(try fixture.standInRequests(containing: "/exec").allSatisfy { ($0["query"] as? String)?.contains("rm") != true })
+            // A shell that hides rm -rf is refused too (the command is parsed, not matched as text).
+            let hidden = try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "cd / && r''m -r -f \(marker)"])
+            #expect(hidden.status != 0)
+            #expect(FileManager.default.fileExists(atPath: marker))
+        }
+    }
+
+    @Test func secretsAreMaskedInPassthrough() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            let secret = try fixture.kubectl(["get", "secret", "db", "-o", "json"])
+            #expect(secret.status == 0, "\(secret.output)")
+            #expect(!secret.output.contains(Data("hunter2-very-secret".utf8).base64EncodedString()))
+            #expect(secret.output.contains("\"password\""))
+            // Logs go through the masker too.
+            let logs = try fixture.kubectl(["logs", "web-1"])
+            #expect(logs.output.contains("user=[EMAIL]"))
+            #expect(!logs.output.contains("jane.doe"))
+        }
+    }
+
+    @Test func execsAreRecordedAndAudited() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            _ = try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "echo recorded; exit 2"])
+            _ = try fixture.kubectl(["delete", "pod", "web-2"])
+            let recordings = try FileManager.default.contentsOfDirectory(atPath: fixture.directory + "/recordings")
+            var events = ""
+            for _ in 0..<50 {
+                events = recordings.compactMap { try? String(contentsOfFile: fixture.directory + "/recordings/\($0)/events.jsonl", encoding: .utf8) }.joined()
+                if events.contains("\"exit\"") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(events.contains("\"type\":\"exec\""))
+            #expect(events.contains("\"exit_status\":2") || events.contains("\"exitStatus\":2"))
+            try await Task.sleep(for: .milliseconds(400))
+            let entries = try await fixture.audit()
+            #expect(entries.contains { $0["action"] as? String == "allow" && ($0["command"] as? String)?.contains("echo recorded") == true })
+            #expect(entries.contains { $0["action"] as? String == "block" && $0["command"] as? String == "delete pods/web-2 -n default" })
+            #expect(entries.contains { $0["action"] as? String == "allow" && $0["command"] as? String == "get pods/web-1 -n default" })
+            // Nothing reached the stand-in from a denied identity or for the blocked delete.
+            #expect(try fixture.standInRequests(containing: "/pods/web-2").allSatisfy { $0["method"] as? String != "DELETE" })
+        }
+    }
+}

@@ -1,0 +1,282 @@
+"""A STAND-IN for a Kubernetes API server, for tests only (no real API server can run on
+this machine). It speaks the real wire protocols the gateway relays:
+
+- HTTPS with its own certificate, bearer-token check (401 `Status` otherwise);
+- discovery: /version, /api, /apis, /api/v1, /apis/apps/v1 (legacy discovery documents);
+- pods: list (and watch=true as a stream of watch events), get, delete; pods/log (follow);
+  secrets: get; namespaces: list; deployments/scale: get, patch;
+- exec and attach over WebSocket with the subprotocols v5.channel.k8s.io, v4.channel.k8s.io,
+  v4.base64.channel.k8s.io and base64.channel.k8s.io (the framing of
+  k8s.io/apimachinery/pkg/util/remotecommand: a channel byte per message; v4+ report the exit
+  on channel 3 as a Status with NonZeroExitCode and an ExitCode cause; v5 closes a channel
+  with 255 + channel), running the requested command as a local process (with a pty for
+  tty=true, resized by channel 4).
+
+Every request is appended to the log file as one JSON line (method, path, query and the
+headers), so tests can check what reached the "cluster" (Authorization, Impersonate-*).
+
+    python kube_api_standin.py --port P --cert C --key K --token T --log L
+"""
+import argparse
+import asyncio
+import base64
+import json
+import os
+import pty
+import signal
+import ssl
+import struct
+import fcntl
+import termios
+
+from aiohttp import web, WSMsgType
+
+PODS = {
+    "default": ["web-1", "web-2"],
+    "prod": ["api-1"],
+}
+SECRETS = {
+    ("default", "db"): {"password": "hunter2-very-secret", "url": "postgres://app:hunter2@db/app"},
+}
+SCALES = {("prod", "api"): 3}
+
+
+def status(code, reason, message):
+    return web.json_response(
+        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code},
+        status=code,
+    )
+
+
+def pod(namespace, name):
+    return {
+        "kind": "Pod", "apiVersion": "v1",
+        "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{namespace}-{name}", "resourceVersion": "1",
+                     "creationTimestamp": "2026-12-01T00:00:00Z", "labels": {"app": name.rsplit("-", 1)[0]}},
+        "spec": {"containers": [{"name": "app", "image": "busybox"}]},
+        "status": {"phase": "Running", "podIP": "10.0.0.7"},
+    }
+
+
+def resource_list(group_version, resources):
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
+
+
+def res(name, kind, namespaced, verbs):
+    return {"name": name, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": verbs}
+
+
+READ = ["get", "list", "watch"]
+ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+
+class StandIn:
+    def __init__(self, token, log):
+        self.token = token
+        self.log_file = open(log, "a", buffering=1)
+
+    @web.middleware
+    async def middleware(self, request, handler):
+        self.log_file.write(json.dumps({
+            "method": request.method, "path": request.path, "query": request.query_string,
+            "headers": {k: v for k, v in request.headers.items()},
+        }) + "\n")
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return status(401, "Unauthorized", "Unauthorized")
+        return await handler(request)
+
+    async def version(self, request):
+        return web.json_response({"major": "1", "minor": "30", "gitVersion": "v1.30.0-standin", "platform": "linux/amd64"})
+
+    async def api(self, request):
+        return web.json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
+
+    async def apis(self, request):
+        return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}], "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}}]})
+
+    async def core_v1(self, request):
+        return web.json_response(resource_list("v1", [
+            res("pods", "Pod", True, ALL), res("pods/exec", "PodExecOptions", True, ["create", "get"]),
+            res("pods/attach", "PodAttachOptions", True, ["create", "get"]), res("pods/log", "Pod", True, ["get"]),
+            res("pods/portforward", "PodPortForwardOptions", True, ["create", "get"]),
+            res("secrets", "Secret", True, ALL), res("namespaces", "Namespace", False, ALL), res("configmaps", "ConfigMap", True, ALL),
+        ]))
+
+    async def apps_v1(self, request):
+        return web.json_response(resource_list("apps/v1", [
+            res("deployments", "Deployment", True, ALL), res("deployments/scale", "Scale", True, ["get", "patch", "update"]),
+        ]))
+
+    async def pods(self, request):
+        namespace = request.match_info["namespace"]
+        if request.query.get("watch") in ("true", "1"):
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await response.prepare(request)
+            for name in PODS.get(namespace, []):
+                await response.write((json.dumps({"type": "ADDED", "object": pod(namespace, name)}) + "\n").encode())
+            # A watch stays open until the client leaves (or the timeout it asked for).
+            await asyncio.sleep(float(request.query.get("timeoutSeconds", "30")))
+            return response
+        return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
+                                  "items": [pod(namespace, name) for name in PODS.get(namespace, [])]})
+
+    async def get_pod(self, request):
+        namespace, name = request.match_info["namespace"], request.match_info["name"]
+        if name not in PODS.get(namespace, []):
+            return status(404, "NotFound", f'pods "{name}" not found')
+        if request.method == "DELETE":
+            PODS[namespace].remove(name)
+        return web.json_response(pod(namespace, name))
+
+    async def pod_log(self, request):
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        for index in range(3):
+            await response.write(f"line {index} user=jane.doe@example.com\n".encode())
+            if request.query.get("follow") == "true":
+                await asyncio.sleep(0.2)
+        return response
+
+    async def secret(self, request):
+        key = (request.match_info["namespace"], request.match_info["name"])
+        if key not in SECRETS:
+            return status(404, "NotFound", f'secrets "{key[1]}" not found')
+        data = {k: base64.b64encode(v.encode()).decode() for k, v in SECRETS[key].items()}
+        return web.json_response({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": key[1], "namespace": key[0]}, "type": "Opaque", "data": data})
+
+    async def namespaces(self, request):
+        return web.json_response({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
+                                  "items": [{"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": n}} for n in PODS]})
+
+    async def scale(self, request):
+        key = (request.match_info["namespace"], request.match_info["name"])
+        if request.method in ("PATCH", "PUT"):
+            body = await request.json()
+            SCALES[key] = body.get("spec", {}).get("replicas", SCALES.get(key, 1))
+        return web.json_response({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": {"name": key[1], "namespace": key[0]},
+                                  "spec": {"replicas": SCALES.get(key, 1)}, "status": {"replicas": SCALES.get(key, 1)}})
+
+    async def exec(self, request):
+        protocols = ["v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io", "base64.channel.k8s.io"]
+        ws = web.WebSocketResponse(protocols=protocols)
+        if not ws.can_prepare(request).ok:
+            return status(400, "BadRequest", "Upgrade request required")
+        await ws.prepare(request)
+        chosen = ws.ws_protocol or ""
+        b64 = "base64" in chosen
+        query = request.query
+        command = query.getall("command", [])
+        if request.match_info["sub"] == "attach":
+            command = ["sh"]
+        tty = query.get("tty") == "true"
+
+        async def send(channel, data):
+            if b64:
+                await ws.send_str(str(channel) + base64.b64encode(data).decode())
+            else:
+                await ws.send_bytes(bytes([channel]) + data)
+
+        try:
+            if tty:
+                master, slave = pty.openpty()
+                process = await asyncio.create_subprocess_exec(*command, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+                os.close(slave)
+            else:
+                process = await asyncio.create_subprocess_exec(
+                    *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        except OSError as error:
+            await send(3, json.dumps({"metadata": {}, "status": "Failure", "message": str(error), "reason": "InternalError"}).encode())
+            await ws.close()
+            return ws
+
+        loop = asyncio.get_running_loop()
+
+        async def pump(reader, channel):
+            while True:
+                data = await reader.read(32768)
+                if not data:
+                    return
+                await send(channel, data)
+
+        async def pump_pty():
+            while True:
+                try:
+                    data = await loop.run_in_executor(None, os.read, master, 32768)
+                except OSError:
+                    return
+                if not data:
+                    return
+                await send(1, data)
+
+        pumps = [asyncio.ensure_future(pump_pty())] if tty else [
+            asyncio.ensure_future(pump(process.stdout, 1)), asyncio.ensure_future(pump(process.stderr, 2))]
+
+        async def read_client():
+            async for message in ws:
+                if message.type == WSMsgType.BINARY:
+                    channel, data = message.data[0], message.data[1:]
+                elif message.type == WSMsgType.TEXT:
+                    channel, data = int(message.data[0]), base64.b64decode(message.data[1:])
+                else:
+                    break
+                if channel == 0:
+                    if tty:
+                        os.write(master, data)
+                    elif process.stdin:
+                        process.stdin.write(data)
+                        await process.stdin.drain()
+                elif channel == 4 and tty:
+                    size = json.loads(data)
+                    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", size["Height"], size["Width"], 0, 0))
+                elif channel == 255 and data[:1] == b"\x00" and not tty and process.stdin:
+                    process.stdin.close()
+            if process.returncode is None:
+                process.send_signal(signal.SIGHUP)
+
+        reader = asyncio.ensure_future(read_client())
+        await asyncio.gather(*pumps)
+        code = await process.wait()
+        if "v4" in chosen or "v5" in chosen:
+            if code == 0:
+                payload = {"metadata": {}, "status": "Success"}
+            else:
+                payload = {"metadata": {}, "status": "Failure", "message": f"command terminated with non-zero exit code: exit status {code}",
+                           "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+            await send(3, json.dumps(payload).encode())
+        elif code != 0:
+            await send(3, f"command terminated with non-zero exit code: exit status {code}".encode())
+        reader.cancel()
+        await ws.close()
+        return ws
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--log", required=True)
+    args = parser.parse_args()
+    standin = StandIn(args.token, args.log)
+    app = web.Application(middlewares=[standin.middleware])
+    ns = "/api/v1/namespaces/{namespace}"
+    app.add_routes([
+        web.get("/version", standin.version), web.get("/api", standin.api), web.get("/apis", standin.apis),
+        web.get("/api/v1", standin.core_v1), web.get("/apis/apps/v1", standin.apps_v1),
+        web.get("/api/v1/namespaces", standin.namespaces),
+        web.get(ns + "/pods", standin.pods), web.get(ns + "/pods/{name}", standin.get_pod), web.delete(ns + "/pods/{name}", standin.get_pod),
+        web.get(ns + "/pods/{name}/log", standin.pod_log),
+        web.get(ns + "/pods/{name}/{sub:exec|attach}", standin.exec), web.post(ns + "/pods/{name}/{sub:exec|attach}", standin.exec),
+        web.get(ns + "/secrets/{name}", standin.secret),
+        web.get("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale", standin.scale),
+        web.patch("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale", standin.scale),
+    ])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(args.cert, args.key)
+    web.run_app(app, host="127.0.0.1", port=args.port, ssl_context=context, print=lambda *_: print("ready", flush=True))
+
+
+if __name__ == "__main__":
+    main()
