@@ -281,6 +281,11 @@ public final class CommandChannelDriver {
     /// Output from the target, masked and recorded on its way to the client.
     public func upstreamOutput(_ buffer: ByteBuffer, stream: OutputMasking.Stream) {
         bytes.sentDownstream(buffer.readableBytes)
+        // Masking rewrites text; a binary stream (a tar of `kubectl cp`, `cat` of an image)
+        // would reach the client corrupted without a word. It is cut off instead, and said so.
+        if output != nil, buffer.readableBytesView.contains(0) {
+            return endByGateway("access gateway: the command's output is binary (it holds NUL bytes), which a connection with masking cannot pass on unaltered; the output was cut off")
+        }
         buffer.withUnsafeReadableBytes { bytes in
             lines?.observeOutput(bytes)
             output?.process(bytes, on: stream)

@@ -73,3 +73,15 @@ extension HTTPProbe {
         return response.json() as? [[String: Any]] ?? []
     }
 }
+
+extension HTTPProbe {
+    /// The first pending review a gateway's admin API lists to `token`, waiting up to 10 s for one.
+    public static func pendingReview(adminPort: Int, token: String) async throws -> [String: Any]? {
+        for _ in 0..<100 {
+            let list = try await get(host: "127.0.0.1", port: adminPort, path: "/api/reviews?status=pending", token: token)
+            if let first = (list.json() as? [[String: Any]])?.first { return first }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayConfig
+import GatewayMasking
 import GatewayPolicy
 import GatewayRuntime
 import GatewaySession
@@ -72,7 +73,15 @@ struct KubeRequestGate {
     /// The refusal of an exec that policy refuses (checked before the stream is upgraded, so
     /// the client sees a 403 rather than a stream that ends at once); nil when it may go on.
     func execRefusal(_ options: KubeExecOptions, request kube: KubeRequest) -> KubeStatus? {
-        let decision = environment.policy.decide(.exec(options.command), by: identity, on: connection.policy)
+        var decision = environment.policy.decide(.exec(options.command), by: identity, on: connection.policy)
+        // `kubectl cp` is an exec of tar: its archive cannot be masked without corrupting it.
+        if case .allow = decision, options.command.first.map({ ($0 as NSString).lastPathComponent }) == "tar",
+           MaskingEngine(policy: connection.masking).scansValues {
+            decision = .block(
+                rule: "masking", message: "kubectl cp (an exec of tar) is refused on a connection with masking: a tar stream cannot be masked without corrupting it",
+                statement: options.command.joined(separator: " ")
+            )
+        }
         switch decision {
         case .allow, .hold: return nil
         case .deny, .block: break

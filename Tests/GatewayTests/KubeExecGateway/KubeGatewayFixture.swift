@@ -61,6 +61,8 @@ struct KubeGatewayFixture {
                 guardrails:
                   - { name: no-delete, verbs: [delete, deletecollection], resources: [pods, deployments, namespaces] }
                   - { name: no-rm-rf, command: rm, flags: [recursive, force], message: "recursive force delete is blocked" }
+                approvals:
+                  - { name: deploys, pattern: '\\bdeploy-now\\b', reviewer_groups: [sre], timeout: 1m }
                 masking: { entities: [EMAIL] }
               - name: writable
                 type: kube

@@ -99,6 +99,54 @@ struct KubeGatewayTests {
         }
     }
 
+    @Test func copyingFilesIsRefusedWhereMaskingWouldCorruptThem() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            let copy = try fixture.kubectl(["cp", "web-1:/etc/hostname", fixture.directory + "/hostname"])
+            #expect(copy.status != 0)
+            #expect(copy.output.contains("kubectl cp (an exec of tar) is refused on a connection with masking"))
+            #expect(!FileManager.default.fileExists(atPath: fixture.directory + "/hostname"))
+            // Binary output of any other command is cut off and said so, never passed on altered.
+            let binary = try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "printf 'ab\\000cd jane.doe@example.com'"])
+            #expect(binary.status != 0)
+            #expect(binary.output.contains("the command's output is binary"))
+            #expect(!binary.output.contains("jane.doe"))
+        }
+    }
+
+    @Test func aHeldExecOpensItsStreamSaysSoAndRunsOnceApproved() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            let held = onOwnThread { try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "echo deploy-now done"]) }
+            let sre = try fixture.idp.token(subject: "sre-1", email: "sre@example.com", groups: ["sre"])
+            let pending = try #require(try await HTTPProbe.pendingReview(adminPort: fixture.adminPort, token: sre))
+            let id = try #require(pending["id"] as? String)
+            #expect(pending["command"] as? String == "sh -c echo deploy-now done")
+            // The requester cannot approve their own command.
+            #expect(try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(id)/approve", token: try fixture.agentToken()).status == 403)
+            #expect(try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(id)/approve", token: sre).status == 200)
+            let result = try await held.value
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("review \(id) is pending"))
+            #expect(result.output.contains("deploy-now done"))
+        }
+    }
+
+    @Test func aHeldAPIRequestPassesOnceApproved() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            let patch = ["patch", "deployment", "api", "-n", "prod", "--subresource=scale", "--type=merge", "-p", #"{"spec":{"replicas":5}}"#]
+            let held = onOwnThread { try fixture.kubectl(patch, connection: "writable") }
+            let sre = try fixture.idp.token(subject: "sre-1", email: "sre@example.com", groups: ["sre"])
+            let pending = try #require(try await HTTPProbe.pendingReview(adminPort: fixture.adminPort, token: sre))
+            let id = try #require(pending["id"] as? String)
+            #expect(pending["command"] as? String == "patch deployments/scale/api -n prod")
+            #expect(try fixture.standInRequests(containing: "/deployments/api/scale").allSatisfy { $0["method"] as? String != "PATCH" })
+            #expect(try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(id)/approve", token: sre).status == 200)
+            let result = try await held.value
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("patched"))
+            #expect(try fixture.standInRequests(containing: "/deployments/api/scale").contains { $0["method"] as? String == "PATCH" })
+        }
+    }
+
     @Test func secretsAreMaskedInPassthrough() async throws {
         try await KubeGatewayFixture.with { fixture in
             let secret = try fixture.kubectl(["get", "secret", "db", "-o", "json"])

@@ -155,11 +155,6 @@ struct SSHGatewayFixture {
     }
 
     func pendingReview(token: String) async throws -> [String: Any]? {
-        for _ in 0..<100 {
-            let list = try await HTTPProbe.get(host: "127.0.0.1", port: adminPort, path: "/api/reviews?status=pending", token: token)
-            if let first = (list.json() as? [[String: Any]])?.first { return first }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return nil
+        try await HTTPProbe.pendingReview(adminPort: adminPort, token: token)
     }
 }

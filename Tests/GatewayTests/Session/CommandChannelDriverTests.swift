@@ -175,6 +175,21 @@ struct CommandChannelDriverTests {
         #expect(!transport.client(.stdout).contains("example.com"))
     }
 
+    @Test func binaryOutputOnAMaskedChannelIsCutOffNotCorrupted() async throws {
+        let world = try await InProcessEnvironment(connections: Self.connections)
+        let (_, transport, driver) = Self.harness(world)
+        #expect(driver.start(Self.exec("cat image.png"), wantReply: true) { Self.decide(world, "cat image.png") })
+        #expect(driver.upstreamOpened())
+        driver.upstreamOutput(ByteBuffer(string: "text first\n"), stream: .stdout)
+        driver.upstreamOutput(ByteBuffer(bytes: [0x89, 0x50, 0x4E, 0x47, 0x00, 0x1A, 0x40, 0x61]), stream: .stdout)
+        #expect(!transport.client(.stdout).contains("PNG"))
+        #expect(transport.client(.stderr).contains("the command's output is binary"))
+        #expect(transport.calls.last == .exit(.status(255)))
+        // Nothing after the cut reaches the client.
+        driver.upstreamOutput(ByteBuffer(string: "more"), stream: .stdout)
+        #expect(!transport.client(.stdout).contains("more"))
+    }
+
     @Test func theGatewayEndingAChannelSaysWhyAndExits255() async throws {
         let world = try await InProcessEnvironment(connections: Self.connections)
         let (_, transport, driver) = Self.harness(world)
