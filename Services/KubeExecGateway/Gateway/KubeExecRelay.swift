@@ -77,14 +77,17 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
     private func begin() {
         let options = admitted.options
         let connection = admitted.session.connection
-        let isShell = ["sh", "bash", "zsh", "ash", "dash", "ksh"].contains((options.command.first as NSString?)?.lastPathComponent ?? "")
+        // A shell fed by the client (`kubectl exec -it ... -- sh`) is an interactive shell: its
+        // lines are checked one by one as SSH shells' are, so the shell itself is allowed.
+        let interactiveShell = options.isInteractiveShell && (!connection.guardrails.isEmpty || !connection.approvals.isEmpty)
         let command = CommandChannelDriver.Command(
-            label: options.command.joined(separator: " "), eventType: .exec, interactive: options.tty,
-            checksLines: options.tty && options.stdin && isShell && (!connection.guardrails.isEmpty || !connection.approvals.isEmpty),
-            justification: admitted.justification
+            label: options.command.joined(separator: " "), eventType: interactiveShell ? .shell : .exec, interactive: options.tty,
+            checksLines: interactiveShell, justification: admitted.justification
         )
         let (policy, identity) = (driver.session.environment.policy, admitted.session.identity)
-        _ = driver.start(command, wantReply: false) { policy.decide(.exec(options.command), by: identity, on: connection.policy) }
+        _ = driver.start(command, wantReply: false) {
+            interactiveShell ? policy.authorize(identity, for: connection.policy) : policy.decide(.exec(options.command), by: identity, on: connection.policy)
+        }
     }
 
     /// Completes when the stream ended and its recording is sealed.
@@ -102,16 +105,17 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
         KubeUpstreamExec.open(admitted.upstream, target: admitted.target, protocol: kind, identity: admitted.session.identity, on: eventLoop) { channel in
             try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: 16 << 20))
             try channel.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .upstream))
-        }.whenComplete { result in
-            switch result {
-            case .success(let channel):
-                guard relay.link.client.channel.isActive else { return channel.close(promise: nil) }
-                relay.link.attach(upstream: Output(channel: channel))
-                if !relay.driver.upstreamOpened() { channel.close(promise: nil) }
-            case .failure(let error):
-                relay.driver.upstreamFailed("access gateway: \(error)")
-            }
+            // Before the frames the server sent with its upgrade answer are delivered.
+            relay.upstreamReady(channel)
+        }.whenFailure { error in
+            relay.driver.upstreamFailed("access gateway: \(error)")
         }
+    }
+
+    private func upstreamReady(_ channel: any Channel) {
+        guard link.client.channel.isActive else { return channel.close(promise: nil) }
+        link.attach(upstream: Output(channel: channel))
+        if !driver.upstreamOpened() { channel.close(promise: nil) }
     }
 
     func startUpstream() {

@@ -17,6 +17,15 @@ public struct KubeExecOptions: Sendable, Equatable {
         self.tty = tty
     }
 
+    static let shells: Set<String> = ["sh", "bash", "zsh", "ash", "dash", "ksh"]
+
+    /// A shell the client feeds (`kubectl exec -it pod -- sh`): the gateway checks the lines
+    /// typed into it, as it does an SSH shell's, rather than deciding the shell as a command.
+    public var isInteractiveShell: Bool {
+        guard stdin, command.count == 1, let program = command.first else { return false }
+        return Self.shells.contains(String(program.split(separator: "/").last ?? ""))
+    }
+
     public init(query: [(String, String)]) {
         func flag(_ name: String, default value: Bool) -> Bool {
             guard let text = query.last(where: { $0.0 == name })?.1 else { return value }

@@ -147,6 +147,47 @@ struct KubeGatewayTests {
         }
     }
 
+    @Test(.enabled(if: TmuxSession.isAvailable))
+    func anInteractiveShellHasItsLinesCheckedMaskedAndRecorded() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            let config = try fixture.kubeconfig("cluster", token: try fixture.agentToken())
+            let terminal = try TmuxSession.start(
+                [KubeGatewayFixture.kubectlDirectory + "/kubectl.1.30", "--kubeconfig", config, "exec", "-it", "web-1", "--", "sh"],
+                environment: ["HOME": fixture.directory]
+            )
+            defer { terminal.kill() }
+            #expect(await terminal.waitFor("#"))
+            try terminal.type("echo typed jane.doe@example.com; stty size")
+            try terminal.press("Enter")
+            #expect(await terminal.waitFor("typed [EMAIL]"))
+            // The terminal's size reached the shell (120×30, tmux's).
+            #expect(await terminal.waitFor("30 120"))
+            let marker = fixture.directory + "/marker"
+            FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
+            try terminal.type("rm -rf \(marker)")
+            try terminal.press("Enter")
+            #expect(await terminal.waitFor("blocked by guardrail \"no-rm-rf\""))
+            try terminal.type("echo still-here")
+            try terminal.press("Enter")
+            #expect(await terminal.waitFor("still-here"))
+            #expect(FileManager.default.fileExists(atPath: marker))
+            #expect(!terminal.screen().contains("jane.doe"))
+            try terminal.type("exit")
+            try terminal.press("Enter")
+            // The session's cast holds the resize and the masked output.
+            var cast = ""
+            for _ in 0..<50 {
+                let folders = (try? FileManager.default.contentsOfDirectory(atPath: fixture.directory + "/recordings")) ?? []
+                cast = folders.compactMap { try? String(contentsOfFile: fixture.directory + "/recordings/\($0)/terminal.cast", encoding: .utf8) }.joined()
+                if cast.contains("still-here") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(cast.contains(#""r", "120x30""#))
+            #expect(cast.contains("typed [EMAIL]"))
+            #expect(!cast.contains("jane.doe@example.com\\r\\n"))
+        }
+    }
+
     @Test func secretsAreMaskedInPassthrough() async throws {
         try await KubeGatewayFixture.with { fixture in
             let secret = try fixture.kubectl(["get", "secret", "db", "-o", "json"])
