@@ -85,7 +85,7 @@ struct KubeGatewayTests {
     @Test func aBlockedExecIsRefusedBeforeTheStreamOpens() async throws {
         try await KubeGatewayFixture.with { fixture in
             let marker = fixture.directory + "/marker"
-            FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
+            _ = FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
             let blocked = try fixture.kubectl(["exec", "web-1", "--", "rm", "-rf", marker])
             #expect(blocked.status != 0)
             #expect(blocked.output.contains("Error from server (Forbidden): access gateway: blocked by guardrail \"no-rm-rf\": recursive force delete is blocked"))
@@ -163,7 +163,7 @@ struct KubeGatewayTests {
             // The terminal's size reached the shell (120×30, tmux's).
             #expect(await terminal.waitFor("30 120"))
             let marker = fixture.directory + "/marker"
-            FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
+            _ = FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
             try terminal.type("rm -rf \(marker)")
             try terminal.press("Enter")
             #expect(await terminal.waitFor("blocked by guardrail \"no-rm-rf\""))

@@ -63,7 +63,7 @@ struct SSHGatewayTests {
     @Test func guardrailBlocksWithStatus126AndTheNextCommandRuns() async throws {
         let fixture = try await SSHGatewayFixture.start()
         let marker = fixture.directory + "/keep-me"
-        FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
         let blocked = try fixture.ssh("web", "rm -rf \(marker)")
         #expect(blocked.status == 126)
         #expect(blocked.output.contains("no-rm-rf"))
@@ -111,7 +111,7 @@ struct SSHGatewayTests {
     @Test func shellLinesAreCheckedAtEnter() async throws {
         let fixture = try await SSHGatewayFixture.start()
         let marker = fixture.directory + "/shell-marker"
-        FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
         let script = fixture.directory + "/lines.txt"
         try "echo one-\(1 + 1)\nrm -rf \(marker)\necho two-\(2 + 2)\nexit 4\n".write(toFile: script, atomically: true, encoding: .utf8)
         // With a pty (the terminal echoes; the blocked line is erased on the target).
