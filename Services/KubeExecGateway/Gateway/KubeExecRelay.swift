@@ -37,7 +37,7 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
 
     static func start(
         _ admitted: KubeExecUpgrade.Admitted, environment: GatewayEnvironment, clientAddress: String, client: any Channel, logger: Logger
-    ) async -> KubeExecRelay {
+    ) async throws -> KubeExecRelay {
         let command = admitted.options.command.joined(separator: " ")
         let sessionID = SessionRecord.newID()
         let box = TerminateBox()
@@ -47,11 +47,34 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
             terminal: TerminalInfo(width: 80, height: 24, command: command.isEmpty ? nil : command, term: admitted.options.tty ? "xterm" : nil),
             logger: logger, terminate: { reason in box.terminate(reason) }
         )
-        return try! await client.eventLoop.submit {
+        do {
+            return try await attach(admitted, tracked: tracked, box: box, environment: environment, clientAddress: clientAddress, client: client, sessionID: sessionID)
+        } catch {
+            // The channel went away under the upgrade: the session ends, sealed, with nothing run.
+            await tracked.end()
+            throw error
+        }
+    }
+
+    private static func attach(
+        _ admitted: KubeExecUpgrade.Admitted, tracked: TrackedSession, box: TerminateBox, environment: GatewayEnvironment, clientAddress: String,
+        client: any Channel, sessionID: String
+    ) async throws -> KubeExecRelay {
+        try await client.eventLoop.submit {
             let relay = KubeExecRelay(admitted: admitted, tracked: tracked, environment: environment, clientAddress: clientAddress, client: client, sessionID: sessionID)
             box.relay = relay
-            try client.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: 16 << 20))
-            try client.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .client))
+            do {
+                try client.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: 16 << 20))
+                try client.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .client))
+            } catch {
+                relay.ended.succeed()
+                throw error
+            }
+            // A client that left while the session started hears nothing more; the relay ends.
+            guard client.isActive else {
+                relay.closed(.client)
+                return relay
+            }
             relay.begin()
             return relay
         }.get()

@@ -96,7 +96,7 @@ final class KubeExecUpgrade: Sendable {
 
     private func open(_ channel: any Channel) async throws {
         guard let admitted = admitted.withLock({ $0 }) else { throw KubeGatewayFailure("no admitted exec request") }
-        let relay = await KubeExecRelay.start(admitted, environment: environment, clientAddress: clientAddress, client: channel, logger: logger)
+        let relay = try await KubeExecRelay.start(admitted, environment: environment, clientAddress: clientAddress, client: channel, logger: logger)
         self.relay.withLock { $0 = relay }
     }
 }
