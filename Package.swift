@@ -216,9 +216,13 @@ let package = Package(
             path: "Services/SSHGateway/Main",
             swiftSettings: strict
         ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Shared/CZlib"
+        ),
         .target(
             name: "KubeExecGatewayCore",
-            dependencies: ["GatewayJSON", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["GatewayJSON", "CZlib", .product(name: "NIOCore", package: "swift-nio")],
             path: "Services/KubeExecGateway/Protocol",
             swiftSettings: strict
         ),
