@@ -4,7 +4,7 @@ this machine). It speaks the real wire protocols the gateway relays:
 - HTTPS with its own certificate, bearer-token check (401 `Status` otherwise);
 - discovery: /version, /api, /apis, /api/v1, /apis/apps/v1 (legacy discovery documents);
 - pods: list (and watch=true as a stream of watch events), get, delete; pods/log (follow);
-  secrets: get; namespaces: list; deployments/scale: get, patch;
+  secrets: get, list; namespaces: list; deployments/scale: get, patch;
 - exec and attach over WebSocket with the subprotocols v5.channel.k8s.io, v4.channel.k8s.io,
   v4.base64.channel.k8s.io and base64.channel.k8s.io (the framing of
   k8s.io/apimachinery/pkg/util/remotecommand: a channel byte per message; v4+ report the exit
@@ -145,6 +145,13 @@ class StandIn:
         data = {k: base64.b64encode(v.encode()).decode() for k, v in SECRETS[key].items()}
         return web.json_response({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": key[1], "namespace": key[0]}, "type": "Opaque", "data": data})
 
+    async def secrets(self, request):
+        namespace = request.match_info["namespace"]
+        items = [{"kind": "Secret", "apiVersion": "v1", "metadata": {"name": name, "namespace": ns}, "type": "Opaque",
+                  "data": {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}}
+                 for (ns, name), values in SECRETS.items() if ns == namespace]
+        return web.json_response({"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": items})
+
     async def namespaces(self, request):
         return web.json_response({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
                                   "items": [{"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": n}} for n in PODS]})
@@ -269,7 +276,7 @@ def main():
         web.get(ns + "/pods", standin.pods), web.get(ns + "/pods/{name}", standin.get_pod), web.delete(ns + "/pods/{name}", standin.get_pod),
         web.get(ns + "/pods/{name}/log", standin.pod_log),
         web.get(ns + "/pods/{name}/{sub:exec|attach}", standin.exec), web.post(ns + "/pods/{name}/{sub:exec|attach}", standin.exec),
-        web.get(ns + "/secrets/{name}", standin.secret),
+        web.get(ns + "/secrets", standin.secrets), web.get(ns + "/secrets/{name}", standin.secret),
         web.get("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale", standin.scale),
         web.patch("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale", standin.scale),
     ])

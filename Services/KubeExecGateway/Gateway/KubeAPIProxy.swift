@@ -62,7 +62,9 @@ struct KubeAPIProxy: Sendable {
         if kube.isExec {
             // An exec that reaches here was not upgraded to a WebSocket: refused (by policy, or
             // because it asked for SPDY, which this gateway does not speak yet).
-            if let refusal = gate.execRefusal(KubeExecOptions(query: query), request: kube) { return await responder.status(refusal) }
+            var options = KubeExecOptions(query: query)
+            options.attach = kube.subresource == "attach"
+            if let refusal = gate.execRefusal(options, request: kube) { return await responder.status(refusal) }
             return await responder.status(.failure(
                 code: 400, reason: "BadRequest",
                 message: "access gateway: exec and attach need the WebSocket protocol (kubectl 1.30 or later); SPDY is not supported by this gateway yet"

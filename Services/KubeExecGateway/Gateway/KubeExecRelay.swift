@@ -103,8 +103,9 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
         // A shell fed by the client (`kubectl exec -it ... -- sh`) is an interactive shell: its
         // lines are checked one by one as SSH shells' are, so the shell itself is allowed.
         let interactiveShell = options.isInteractiveShell && (!connection.guardrails.isEmpty || !connection.approvals.isEmpty)
+        let label = options.attach ? "attach \(admitted.request.name ?? "")" : options.command.joined(separator: " ")
         let command = CommandChannelDriver.Command(
-            label: options.command.joined(separator: " "), eventType: interactiveShell ? .shell : .exec, interactive: options.tty,
+            label: label, eventType: interactiveShell ? .shell : .exec, interactive: options.tty,
             checksLines: interactiveShell, justification: admitted.justification
         )
         let (policy, identity) = (driver.session.environment.policy, admitted.session.identity)

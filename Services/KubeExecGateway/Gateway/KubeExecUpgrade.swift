@@ -77,7 +77,8 @@ final class KubeExecUpgrade: Sendable {
             return nil
         case .success(let session):
             guard case .kube(let upstream) = session.connection.upstream else { return nil }
-            let options = KubeExecOptions(query: query)
+            var options = KubeExecOptions(query: query)
+            options.attach = kube.subresource == "attach"
             let gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
             if let status = gate.execRefusal(options, request: kube) {
                 refusal.withLock { $0 = status }

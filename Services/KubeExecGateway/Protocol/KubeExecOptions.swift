@@ -7,6 +7,8 @@ public struct KubeExecOptions: Sendable, Equatable {
     public var stdout: Bool
     public var stderr: Bool
     public var tty: Bool
+    /// An attach to the container's running process (no command of its own).
+    public var attach = false
 
     public init(command: [String], container: String? = nil, stdin: Bool = false, stdout: Bool = true, stderr: Bool = true, tty: Bool = false) {
         self.command = command
@@ -19,10 +21,14 @@ public struct KubeExecOptions: Sendable, Equatable {
 
     static let shells: Set<String> = ["sh", "bash", "zsh", "ash", "dash", "ksh"]
 
-    /// A shell the client feeds (`kubectl exec -it pod -- sh`): the gateway checks the lines
-    /// typed into it, as it does an SSH shell's, rather than deciding the shell as a command.
+    /// A shell the client feeds (`kubectl exec -it pod -- sh`), or an attach with stdin (what
+    /// the client types goes to whatever the container runs, a shell as likely as not): the
+    /// gateway checks the lines typed into it, as it does an SSH shell's, rather than deciding
+    /// the process as a command.
     public var isInteractiveShell: Bool {
-        guard stdin, command.count == 1, let program = command.first else { return false }
+        guard stdin else { return false }
+        if attach { return true }
+        guard command.count == 1, let program = command.first else { return false }
         return Self.shells.contains(String(program.split(separator: "/").last ?? ""))
     }
 

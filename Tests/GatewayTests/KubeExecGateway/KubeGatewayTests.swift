@@ -4,7 +4,7 @@ import Testing
 
 /// kube-exec-gateway end to end: the real kubectl (1.30 and 1.33, which speak WebSocket
 /// exec) through the gateway to the API server stand-in.
-@Suite("kube-exec-gateway with kubectl", .serialized, .enabled(if: KubeGatewayFixture.available))
+@Suite("kube-exec-gateway with kubectl", .serialized)
 struct KubeGatewayTests {
     @Test func readsPassAndDeletesAreBlockedWithAStatus() async throws {
         try await KubeGatewayFixture.with { fixture in
@@ -96,6 +96,28 @@ struct KubeGatewayTests {
             let hidden = try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "cd / && r''m -r -f \(marker)"])
             #expect(hidden.status != 0)
             #expect(FileManager.default.fileExists(atPath: marker))
+        }
+    }
+
+    @Test func attachingToAShellDoesNotGetItsLinesPastTheChecks() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            // The stand-in's attach is to a running sh: what the client types is commands.
+            let marker = fixture.directory + "/attach-marker"
+            _ = FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
+            let input = fixture.directory + "/attach-input.txt"
+            try "echo one\nrm -rf \(marker)\necho two\n".write(toFile: input, atomically: true, encoding: .utf8)
+            let attach = try fixture.kubectl(["attach", "-i", "web-1"], stdin: input)
+            #expect(attach.output.contains("one"), "\(attach.output)")
+            #expect(attach.output.contains("two"))
+            #expect(attach.output.contains("blocked by guardrail \"no-rm-rf\""))
+            #expect(FileManager.default.fileExists(atPath: marker))
+            // Audit events are written in batches within 200 ms.
+            var blocked = false
+            for _ in 0..<20 where !blocked {
+                blocked = try await fixture.audit().contains { $0["action"] as? String == "block" && ($0["command"] as? String)?.contains("rm -rf") == true }
+                if !blocked { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(blocked)
         }
     }
 
@@ -194,6 +216,10 @@ struct KubeGatewayTests {
             #expect(secret.status == 0, "\(secret.output)")
             #expect(!secret.output.contains(Data("hunter2-very-secret".utf8).base64EncodedString()))
             #expect(secret.output.contains("\"password\""))
+            // A list, as an agent would ask for it, is masked too.
+            let all = try fixture.kubectl(["get", "secrets", "-o", "json"])
+            #expect(!all.output.contains("hunter2"))
+            #expect(!all.output.contains(Data("hunter2-very-secret".utf8).base64EncodedString()))
             // Logs go through the masker too.
             let logs = try fixture.kubectl(["logs", "web-1"])
             #expect(logs.output.contains("user=[EMAIL]"))

@@ -50,8 +50,8 @@ struct SPDYCodecTests {
     }
 
     /// A TLS server that accepts kubectl 1.29's SPDY upgrade and keeps what it sends next.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: KubeGatewayFixture.kubectlDirectory + "/kubectl.1.29")))
-    func kubectl129sStreamsDecode() async throws {
+    @Test func kubectl129sStreamsDecode() async throws {
+        guard KubeGatewayFixture.requireKubectl("1.29") else { return }
         let directory = NSTemporaryDirectory() + "spdy-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try ProcessRunner.run("/usr/bin/openssl", [
