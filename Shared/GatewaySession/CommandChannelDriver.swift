@@ -347,8 +347,7 @@ public final class CommandChannelDriver {
             case .signal(let name): event.signal = name
             case nil: break
             }
-            let elapsed = (ContinuousClock.now - started).components
-            event.durationMS = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+            event.durationMS = (ContinuousClock.now - started).milliseconds
             event.masked = masked
             recorder?.record(event)
         }

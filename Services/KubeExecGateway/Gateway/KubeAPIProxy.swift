@@ -38,21 +38,12 @@ struct KubeAPIProxy: Sendable {
         guard let (name, apiPath) = KubeHTTPRequest.route(path) else {
             return await responder.status(.failure(code: 404, reason: "NotFound", message: "access gateway: the gateway serves /connections/<connection>/... (set the kubeconfig's server to https://<gateway>/connections/<connection>)"))
         }
-        guard let token = request.bearerToken else {
-            return await responder.status(.failure(code: 401, reason: "Unauthorized", message: "access gateway: no bearer token (the kubeconfig's user token is the OIDC token)"))
-        }
-        let admission = Admission(environment: environment, selector: "the path /connections/<connection>")
-        let admitted = await admission.admit(token: token, connection: name, clientAddress: clientAddress, logger: logger) { candidate in
-            if case .kube = candidate.upstream { true } else { false }
-        }
         let session: Admission.Admitted
-        switch admitted {
-        case .success(let value): session = value
-        case .failure(let refusal):
-            let code = refusal.reason == .token ? 401 : 403
-            return await responder.status(.failure(code: code, reason: code == 401 ? "Unauthorized" : "Forbidden", message: "access gateway: \(refusal.message)"))
+        let upstream: KubeUpstream
+        switch await KubeAdmission(environment: environment).admit(token: request.bearerToken, connection: name, clientAddress: clientAddress, logger: logger) {
+        case .success(let admitted): (session, upstream) = admitted
+        case .failure(let refusal): return await responder.status(refusal.status)
         }
-        guard case .kube(let upstream) = session.connection.upstream else { return }
         let query = KubeRequest.queryItems(queryText)
         let kube = KubeRequest.parse(method: request.head.method.rawValue, path: apiPath, query: query)
         let gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
@@ -62,9 +53,7 @@ struct KubeAPIProxy: Sendable {
         if kube.isExec {
             // An exec that reaches here was not upgraded to a WebSocket: refused (by policy, or
             // because it asked for SPDY, which this gateway does not speak yet).
-            var options = KubeExecOptions(query: query)
-            options.attach = kube.subresource == "attach"
-            if let refusal = gate.execRefusal(options, request: kube) { return await responder.status(refusal) }
+            if let refusal = gate.execRefusal(KubeExecOptions(request: kube, query: query), request: kube) { return await responder.status(refusal) }
             return await responder.status(.failure(
                 code: 400, reason: "BadRequest",
                 message: "access gateway: exec and attach need the WebSocket protocol (kubectl 1.30 or later); SPDY is not supported by this gateway yet"
@@ -157,11 +146,10 @@ struct KubeAPIProxy: Sendable {
         }
         if var masker = stream {
             await responder.write(ByteBuffer(bytes: masker.flush()))
-            let hits = masker.takeHits()
-            if !hits.isEmpty {
-                environment.metrics.maskingHits(hits.counts, connection: session.connection.name)
-                environment.audit.enqueue(.mask, identity: session.identity, connection: session.connection.name, command: kube.summary, detail: hits.summary)
-            }
+            // What was hidden: counted, and audited as one `mask` decision on the request.
+            var tally = MaskingTally(environment: environment, identity: session.identity, connection: session.connection.name, sessionID: "")
+            tally.count(masker.takeHits())
+            _ = tally.close(command: kube.summary)
         }
         await responder.end()
     }

@@ -21,10 +21,7 @@ struct KubeConnectionChild: GatewayChildChannel {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection> {
         let (stream, continuation) = AsyncStream<KubeHTTPRequest>.makeStream()
-        let clientAddress = channel.remoteAddress.map { address in
-            guard let ip = address.ipAddress, let port = address.port else { return address.description }
-            return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-        } ?? "unknown"
+        let clientAddress = ClientAddress.describe(channel.remoteAddress)
         let exec = KubeExecUpgrade(environment: environment, clientAddress: clientAddress, logger: logger)
         return channel.eventLoop.makeCompletedFuture {
             if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }

@@ -9,6 +9,7 @@ import KubeExecGatewayCore
 import Logging
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// One exec or attach stream between kubectl and the API server, on the client's event loop.
 /// The session core's `CommandChannelDriver` runs it (checkpoint, review, input order, masking,
@@ -34,6 +35,8 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
     private var upstreamError: [UInt8]?
 
     var kind: KubeStreamProtocol { admitted.protocolKind }
+    /// A WebSocket close with status 1000 (normal closure).
+    static let closeFrame = WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(integer: UInt16(1000)))
 
     static func start(
         _ admitted: KubeExecUpgrade.Admitted, environment: GatewayEnvironment, clientAddress: String, client: any Channel, logger: Logger
@@ -152,26 +155,26 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
     }
 
     func sendUpstream(_ input: ByteBuffer) {
-        link.toUpstream(frame(KubeStreamFrame(.stdin, Array(input.readableBytesView)), to: .upstream))
+        link.toUpstream(frame(KubeStreamFrame(.stdin, Array(input.readableBytesView))))
     }
 
     func closeUpstreamOutput() {
         // Only v5 can say "stdin is done"; older protocols keep the stream open until the end.
         guard kind.hasCloseSignal else { return }
-        link.toUpstream(frame(KubeStreamFrame(.close, [KubeStreamChannel.stdin.rawValue]), to: .upstream))
+        link.toUpstream(frame(KubeStreamFrame(.close, [KubeStreamChannel.stdin.rawValue])))
         link.flushUpstream()
     }
 
     func closeUpstream() {
         guard let upstream = link.upstream?.channel else { return }
-        upstream.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(integer: UInt16(1000)))).whenComplete { _ in
+        upstream.writeAndFlush(Self.closeFrame).whenComplete { _ in
             upstream.close(promise: nil)
         }
     }
 
     func sendToClient(_ output: ByteBuffer, stream: OutputMasking.Stream) {
         let channel: KubeStreamChannel = stream == .stderr ? .stderr : .stdout
-        link.toClient(frame(KubeStreamFrame(channel, Array(output.readableBytesView)), to: .client))
+        link.toClient(frame(KubeStreamFrame(channel, Array(output.readableBytesView))))
     }
 
     func flushClient() { link.flushClient() }
@@ -195,14 +198,14 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
         case nil:
             status = upstreamError
         }
-        if let status { link.toClient(frame(KubeStreamFrame(.error, status), to: .client)) }
-        link.client.enqueue(WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(integer: UInt16(1000))))
+        if let status { link.toClient(frame(KubeStreamFrame(.error, status))) }
+        link.client.enqueue(Self.closeFrame)
         link.flushClient()
         let client = link.client.channel
         link.client.written().whenComplete { _ in client.close(promise: nil) }
     }
 
-    private func frame(_ frame: KubeStreamFrame, to side: RelaySide) -> WebSocketFrame {
+    private func frame(_ frame: KubeStreamFrame) -> WebSocketFrame {
         let (data, text) = frame.encode(protocol: kind)
         return WebSocketFrame(fin: true, opcode: text ? .text : .binary, data: data)
     }
@@ -219,7 +222,7 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
             return
         case .connectionClose:
             // The close handshake is answered, then the side's connection ends.
-            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(integer: UInt16(1000)))
+            let reply = Self.closeFrame
             if side == .client {
                 driver.clientEOF()
                 link.client.channel.writeAndFlush(reply).whenComplete { [client = link.client.channel] _ in client.close(promise: nil) }
@@ -253,7 +256,7 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
                let width = size["Width"] as? Int, let height = size["Height"] as? Int, width > 0, height > 0 {
                 tracked.recorder?.resize(width: width, height: height)
             }
-            let forward = self.frame(frame, to: .upstream)
+            let forward = self.frame(frame)
             if link.upstream == nil { pendingResizes.append(forward) } else { link.toUpstream(forward) }
         case .close? where frame.payload.first == KubeStreamChannel.stdin.rawValue:
             driver.clientEOF()
@@ -319,8 +322,17 @@ enum KubeExitStatus {
 }
 
 /// Lets the session registry end a stream whose relay is made after the session starts.
-final class TerminateBox: @unchecked Sendable {
-    weak var relay: KubeExecRelay?
+final class TerminateBox: Sendable {
+    private struct Reference: @unchecked Sendable {
+        weak var relay: KubeExecRelay?
+    }
+
+    private let reference = Mutex(Reference())
+
+    var relay: KubeExecRelay? {
+        get { reference.withLock { $0.relay } }
+        set { reference.withLock { $0.relay = newValue } }
+    }
 
     func terminate(_ reason: String) {
         relay?.terminate(reason)

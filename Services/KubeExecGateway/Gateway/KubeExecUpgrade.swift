@@ -65,20 +65,12 @@ final class KubeExecUpgrade: Sendable {
         let kube = KubeRequest.parse(method: head.method.rawValue, path: path, query: query)
         guard kube.isExec, let chosen = KubeStreamProtocol.negotiate(head.headers["sec-websocket-protocol"].joined(separator: ",")) else { return nil }
         let request = KubeHTTPRequest(head: head, body: ByteBuffer())
-        guard let token = request.bearerToken else { return nil }
-        let admission = Admission(environment: environment, selector: "the path /connections/<connection>")
-        let result = await admission.admit(token: token, connection: name, clientAddress: clientAddress, logger: logger) { candidate in
-            if case .kube = candidate.upstream { true } else { false }
-        }
-        switch result {
+        switch await KubeAdmission(environment: environment).admit(token: request.bearerToken, connection: name, clientAddress: clientAddress, logger: logger) {
         case .failure(let failure):
-            let code = failure.reason == .token ? 401 : 403
-            refusal.withLock { $0 = .failure(code: code, reason: code == 401 ? "Unauthorized" : "Forbidden", message: "access gateway: \(failure.message)") }
+            refusal.withLock { $0 = failure.status }
             return nil
-        case .success(let session):
-            guard case .kube(let upstream) = session.connection.upstream else { return nil }
-            var options = KubeExecOptions(query: query)
-            options.attach = kube.subresource == "attach"
+        case .success(let (session, upstream)):
+            let options = KubeExecOptions(request: kube, query: query)
             let gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
             if let status = gate.execRefusal(options, request: kube) {
                 refusal.withLock { $0 = status }

@@ -44,9 +44,7 @@ struct KubeRequestGate {
         switch checkpoint.pass(decision, command: request.summary) {
         case .forward:
             return .forward
-        case .refuse(_, let message, denied: true):
-            return .refuse(.failure(code: 403, reason: "Forbidden", message: "access gateway: \(message)"))
-        case .refuse(_, let message, denied: false):
+        case .refuse(_, let message, _):
             return .refuse(.failure(code: 403, reason: "Forbidden", message: "access gateway: \(message)"))
         case .hold(let rule):
             return await hold(request, rule: rule, justification: justification, wait: wait)

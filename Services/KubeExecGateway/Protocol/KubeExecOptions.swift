@@ -32,6 +32,12 @@ public struct KubeExecOptions: Sendable, Equatable {
         return Self.shells.contains(String(program.split(separator: "/").last ?? ""))
     }
 
+    /// The options of an exec or attach `request` (an attach has no command of its own).
+    public init(request: KubeRequest, query: [(String, String)]) {
+        self.init(query: query)
+        attach = request.subresource == "attach"
+    }
+
     public init(query: [(String, String)]) {
         func flag(_ name: String, default value: Bool) -> Bool {
             guard let text = query.last(where: { $0.0 == name })?.1 else { return value }

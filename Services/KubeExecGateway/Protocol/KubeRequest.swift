@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a Kubernetes API request is, read from its method, path and query the way the API
 /// server's own `RequestInfoFactory` reads them: the verb (get, list, watch, create, update,
 /// patch, delete, deletecollection), the API group and version, the namespace, the resource
@@ -102,18 +104,9 @@ public struct KubeRequest: Sendable, Equatable {
         }
     }
 
+    /// `+` is a space; a malformed escape is left as it came.
     static func percentDecoded(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "+") {
-                bytes.append(0x20)
-            } else if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(), let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
     }
 }

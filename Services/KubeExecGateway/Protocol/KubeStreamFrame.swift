@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// One message of an exec stream: a channel and its bytes, as carried by a WebSocket message
@@ -37,8 +38,8 @@ public struct KubeStreamFrame: Sendable, Equatable {
         if `protocol`.isBase64 {
             guard text else { throw .wrongKind(text: false) }
             guard first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") else { throw .badChannel(first) }
-            guard let payload = Base64.decode(data.dropFirst()) else { throw .badBase64 }
-            return KubeStreamFrame(channel: first - UInt8(ascii: "0"), payload: payload)
+            guard let payload = Data(base64Encoded: Data(data.dropFirst())) else { throw .badBase64 }
+            return KubeStreamFrame(channel: first - UInt8(ascii: "0"), payload: Array(payload))
         }
         guard !text else { throw .wrongKind(text: true) }
         return KubeStreamFrame(channel: first, payload: Array(data.dropFirst()))
@@ -49,7 +50,7 @@ public struct KubeStreamFrame: Sendable, Equatable {
         if `protocol`.isBase64 {
             var buffer = ByteBuffer()
             buffer.writeInteger(UInt8(ascii: "0") + channel)
-            buffer.writeBytes(Base64.encode(payload))
+            buffer.writeBytes(Array(Data(payload).base64EncodedString().utf8))
             return (buffer, true)
         }
         var buffer = ByteBuffer()

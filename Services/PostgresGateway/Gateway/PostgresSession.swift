@@ -37,10 +37,7 @@ final class PostgresSession: Sendable {
         self.tls = tls
         self.startup = client
         let remote = client.channel.remoteAddress
-        self.clientAddress = remote.map { address in
-            guard let ip = address.ipAddress, let port = address.port else { return address.description }
-            return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-        } ?? "unknown"
+        self.clientAddress = ClientAddress.describe(remote)
         self.isLoopback = remote.map { address in
             guard let ip = address.ipAddress else { return address.protocol == .unix }
             return ip.hasPrefix("127.") || ip == "::1"

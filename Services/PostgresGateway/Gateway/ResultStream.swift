@@ -73,7 +73,7 @@ struct ResultStream {
         sample.finish { columns, rows in
             recorder?.record(RecordingEvent(
                 type: .result, command: started?.command, rows: RowMessages.rowCount(fromTag: tag),
-                durationMS: started.map { Self.milliseconds(from: $0.start, to: now) }, masked: masked, columns: columns, detail: tag,
+                durationMS: started.map { (now - $0.start).milliseconds }, masked: masked, columns: columns, detail: tag,
                 encodedValues: rows
             ))
         }
@@ -89,14 +89,9 @@ struct ResultStream {
         let masked = masker.mask(message: frame)
         let fields = BackendMessages.parseFields(masked)
         recorder?.record(RecordingEvent(
-            type: .error, command: started?.command, durationMS: started.map { Self.milliseconds(from: $0.start, to: .now) },
+            type: .error, command: started?.command, durationMS: started.map { (ContinuousClock.now - $0.start).milliseconds },
             error: "\(fields["C"] ?? ""): \(fields["M"] ?? "")", masked: masker.close(command: started?.command)
         ))
         return masked
-    }
-
-    static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Double {
-        let elapsed = end - start
-        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 }

@@ -49,10 +49,7 @@ final class SSHClientConnection: @unchecked Sendable {
         self.environment = environment
         self.channel = channel
         self.eventLoop = channel.eventLoop
-        self.clientAddress = channel.remoteAddress.map { address in
-            guard let ip = address.ipAddress, let port = address.port else { return address.description }
-            return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-        } ?? "unknown"
+        self.clientAddress = ClientAddress.describe(channel.remoteAddress)
         var logger = environment.logger
         logger[metadataKey: "gateway.session_id"] = "\(sessionID)"
         self.logger = logger
