@@ -9,8 +9,10 @@ this machine). It speaks the real wire protocols the gateway relays:
   v4.base64.channel.k8s.io and base64.channel.k8s.io (the framing of
   k8s.io/apimachinery/pkg/util/remotecommand: a channel byte per message; v4+ report the exit
   on channel 3 as a Status with NonZeroExitCode and an ExitCode cause; v5 closes a channel
-  with 255 + channel), running the requested command as a local process (with a pty for
-  tty=true, resized by channel 4).
+  with 255 + channel), and over SPDY/3.1 (`X-Stream-Protocol-Version` v5/v4, one SPDY stream
+  per streamtype: spdy_session.py), running the requested command as a local process (with a
+  pty for tty=true, resized by channel 4 / the resize stream). `--spdy-only` refuses the
+  WebSocket upgrade, as an API server before 1.30 behind a proxy does.
 
 Every request is appended to the log file as one JSON line (method, path, query and the
 headers), so tests can check what reached the "cluster" (Authorization, Impersonate-*).
@@ -30,6 +32,8 @@ import fcntl
 import termios
 
 from aiohttp import web, WSMsgType
+
+from spdy_session import SPDYServerSession
 
 PODS = {
     "default": ["web-1", "web-2"],
@@ -71,15 +75,16 @@ ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update",
 
 
 class StandIn:
-    def __init__(self, token, log):
+    def __init__(self, token, log, websocket_exec=True):
         self.token = token
+        self.websocket_exec = websocket_exec
         self.log_file = open(log, "a", buffering=1)
 
     @web.middleware
     async def middleware(self, request, handler):
         self.log_file.write(json.dumps({
             "method": request.method, "path": request.path, "query": request.query_string,
-            "headers": {k: v for k, v in request.headers.items()},
+            "headers": {k: ", ".join(request.headers.getall(k)) for k in dict.fromkeys(request.headers.keys())},
         }) + "\n")
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return status(401, "Unauthorized", "Unauthorized")
@@ -165,97 +170,211 @@ class StandIn:
                                   "spec": {"replicas": SCALES.get(key, 1)}, "status": {"replicas": SCALES.get(key, 1)}})
 
     async def exec(self, request):
+        query = request.query
+        tty = query.get("tty") == "true"
+        if request.headers.get("Upgrade", "").lower() == "spdy/3.1":
+            stream = await SPDYExecStream.accept(request, query, tty)
+        elif self.websocket_exec:
+            stream = await WebSocketExecStream.accept(request)
+        else:
+            return status(400, "BadRequest", "Upgrade request required (this stand-in plays an API server that speaks SPDY only)")
+        if isinstance(stream, web.StreamResponse):
+            return stream
+        command = query.getall("command", [])
+        if request.match_info["sub"] == "attach":
+            command = ["sh"]
+        await run_exec(stream, command, tty)
+        return stream.response
+
+
+class WebSocketExecStream:
+    """An exec stream over WebSocket (v5/v4/v4.base64/base64.channel.k8s.io)."""
+
+    @staticmethod
+    async def accept(request):
         protocols = ["v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io", "base64.channel.k8s.io"]
         ws = web.WebSocketResponse(protocols=protocols)
         if not ws.can_prepare(request).ok:
             return status(400, "BadRequest", "Upgrade request required")
         await ws.prepare(request)
-        chosen = ws.ws_protocol or ""
-        b64 = "base64" in chosen
-        query = request.query
-        command = query.getall("command", [])
-        if request.match_info["sub"] == "attach":
-            command = ["sh"]
-        tty = query.get("tty") == "true"
+        return WebSocketExecStream(ws)
 
-        async def send(channel, data):
-            if b64:
-                await ws.send_str(str(channel) + base64.b64encode(data).decode())
+    def __init__(self, ws):
+        self.ws = ws
+        self.response = ws
+        self.protocol = ws.ws_protocol or ""
+        self.b64 = "base64" in self.protocol
+
+    async def send(self, channel, data):
+        if self.b64:
+            await self.ws.send_str(str(channel) + base64.b64encode(data).decode())
+        else:
+            await self.ws.send_bytes(bytes([channel]) + data)
+
+    async def incoming(self):
+        """(channel, data) as they come; (0, None) when stdin is closed (v5)."""
+        async for message in self.ws:
+            if message.type == WSMsgType.BINARY:
+                channel, data = message.data[0], message.data[1:]
+            elif message.type == WSMsgType.TEXT:
+                channel, data = int(message.data[0]), base64.b64decode(message.data[1:])
             else:
-                await ws.send_bytes(bytes([channel]) + data)
+                return
+            if channel == 255:
+                yield data[0], None
+            else:
+                yield channel, data
 
+    async def finish(self):
+        await self.ws.close()
+
+
+class SPDYExecStream:
+    """An exec stream over SPDY/3.1: one SPDY stream per streamtype, as remotecommand's v4."""
+
+    PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
+    CHANNELS = {"stdin": 0, "stdout": 1, "stderr": 2, "error": 3, "resize": 4}
+
+    @staticmethod
+    async def accept(request, query, tty):
+        offered = [v.strip() for value in request.headers.getall("X-Stream-Protocol-Version", []) for v in value.split(",")]
+        chosen = next((p for p in SPDYExecStream.PROTOCOLS if p in offered), None)
+        if chosen is None:
+            return status(403, "Forbidden", f"unable to upgrade: no common stream protocol in {offered}")
+        response = web.StreamResponse(status=101, headers={"Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": chosen})
+        await response.prepare(request)
+        session = SPDYServerSession(request.transport)
+        request.protocol.set_parser(session)
+        expected = {"error"} | {name for name in ("stdin", "stdout", "stderr") if query.get(name) in ("true", "1")}
+        if tty:
+            expected.add("resize")
+        streams = {}
         try:
-            if tty:
-                master, slave = pty.openpty()
-                process = await asyncio.create_subprocess_exec(*command, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-                os.close(slave)
-            else:
-                process = await asyncio.create_subprocess_exec(
-                    *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        except OSError as error:
-            await send(3, json.dumps({"metadata": {}, "status": "Failure", "message": str(error), "reason": "InternalError"}).encode())
-            await ws.close()
-            return ws
+            while not expected.issubset(streams):
+                stream = await asyncio.wait_for(session.new_streams.get(), 30)
+                streams[stream.type] = stream
+        except asyncio.TimeoutError:
+            session.close()
+            return response
+        return SPDYExecStream(response, session, streams, chosen)
 
-        loop = asyncio.get_running_loop()
+    def __init__(self, response, session, streams, protocol):
+        self.response = response
+        self.session = session
+        self.streams = streams
+        self.protocol = protocol
 
-        async def pump(reader, channel):
-            while True:
-                data = await reader.read(32768)
-                if not data:
-                    return
-                await send(channel, data)
+    async def send(self, channel, data):
+        name = next(n for n, c in self.CHANNELS.items() if c == channel)
+        if channel == 3:
+            self.session.send(self.streams.get("error"), data, fin=True)
+        else:
+            self.session.send(self.streams.get(name), data)
 
-        async def pump_pty():
-            while True:
-                try:
-                    data = await loop.run_in_executor(None, os.read, master, 32768)
-                except OSError:
-                    return
-                if not data:
-                    return
-                await send(1, data)
+    async def incoming(self):
+        queue = asyncio.Queue()
 
-        pumps = [asyncio.ensure_future(pump_pty())] if tty else [
-            asyncio.ensure_future(pump(process.stdout, 1)), asyncio.ensure_future(pump(process.stderr, 2))]
-
-        async def read_client():
-            async for message in ws:
-                if message.type == WSMsgType.BINARY:
-                    channel, data = message.data[0], message.data[1:]
-                elif message.type == WSMsgType.TEXT:
-                    channel, data = int(message.data[0]), base64.b64decode(message.data[1:])
+        async def read(name):
+            stream, pending = self.streams[name], b""
+            while (data := await stream.data.get()) is not None:
+                if name == "resize":
+                    pending += data
+                    while b"\n" in pending:
+                        line, pending = pending.split(b"\n", 1)
+                        await queue.put((4, line))
                 else:
-                    break
-                if channel == 0:
-                    if tty:
-                        os.write(master, data)
-                    elif process.stdin:
-                        process.stdin.write(data)
-                        await process.stdin.drain()
-                elif channel == 4 and tty:
-                    size = json.loads(data)
-                    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", size["Height"], size["Width"], 0, 0))
-                elif channel == 255 and data[:1] == b"\x00" and not tty and process.stdin:
-                    process.stdin.close()
-            if process.returncode is None:
-                process.send_signal(signal.SIGHUP)
+                    await queue.put((0, data))
+            await queue.put((self.CHANNELS[name], None))
 
-        reader = asyncio.ensure_future(read_client())
-        await asyncio.gather(*pumps)
-        code = await process.wait()
-        if "v4" in chosen or "v5" in chosen:
-            if code == 0:
-                payload = {"metadata": {}, "status": "Success"}
-            else:
-                payload = {"metadata": {}, "status": "Failure", "message": f"command terminated with non-zero exit code: exit status {code}",
-                           "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
-            await send(3, json.dumps(payload).encode())
-        elif code != 0:
-            await send(3, f"command terminated with non-zero exit code: exit status {code}".encode())
-        reader.cancel()
-        await ws.close()
-        return ws
+        readers = [asyncio.ensure_future(read(n)) for n in ("stdin", "resize") if n in self.streams]
+        waiting = len(readers)
+        try:
+            while waiting:
+                channel, data = await queue.get()
+                if data is None and channel == 4:
+                    waiting -= 1
+                    continue
+                if data is None:
+                    waiting -= 1
+                yield channel, data
+            await self.session.ended.wait()
+        finally:
+            for reader in readers:
+                reader.cancel()
+
+    async def finish(self):
+        self.session.close()
+
+
+async def run_exec(stream, command, tty):
+    """Runs `command` (with a pty for tty) and relays it over `stream`; the exit status goes
+    on channel 3 (v4+: a Status; earlier: text, only for a failure)."""
+    try:
+        if tty:
+            master, slave = pty.openpty()
+            process = await asyncio.create_subprocess_exec(*command, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+            os.close(slave)
+        else:
+            process = await asyncio.create_subprocess_exec(
+                *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    except OSError as error:
+        await stream.send(3, json.dumps({"metadata": {}, "status": "Failure", "message": str(error), "reason": "InternalError"}).encode())
+        await stream.finish()
+        return
+
+    loop = asyncio.get_running_loop()
+
+    async def pump(reader, channel):
+        while True:
+            data = await reader.read(32768)
+            if not data:
+                return
+            await stream.send(channel, data)
+
+    async def pump_pty():
+        while True:
+            try:
+                data = await loop.run_in_executor(None, os.read, master, 32768)
+            except OSError:
+                return
+            if not data:
+                return
+            await stream.send(1, data)
+
+    pumps = [asyncio.ensure_future(pump_pty())] if tty else [
+        asyncio.ensure_future(pump(process.stdout, 1)), asyncio.ensure_future(pump(process.stderr, 2))]
+
+    async def read_client():
+        async for channel, data in stream.incoming():
+            if channel == 0 and data is None:
+                if not tty and process.stdin:
+                    process.stdin.close()
+            elif channel == 0:
+                if tty:
+                    os.write(master, data)
+                elif process.stdin:
+                    process.stdin.write(data)
+                    await process.stdin.drain()
+            elif channel == 4 and tty:
+                size = json.loads(data)
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", size["Height"], size["Width"], 0, 0))
+        if process.returncode is None:
+            process.send_signal(signal.SIGHUP)
+
+    reader = asyncio.ensure_future(read_client())
+    await asyncio.gather(*pumps)
+    code = await process.wait()
+    if "v4" in stream.protocol or "v5" in stream.protocol:
+        if code == 0:
+            payload = {"metadata": {}, "status": "Success"}
+        else:
+            payload = {"metadata": {}, "status": "Failure", "message": f"command terminated with non-zero exit code: exit status {code}",
+                       "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+        await stream.send(3, json.dumps(payload).encode())
+    elif code != 0:
+        await stream.send(3, f"command terminated with non-zero exit code: exit status {code}".encode())
+    reader.cancel()
+    await stream.finish()
 
 
 def main():
@@ -265,8 +384,9 @@ def main():
     parser.add_argument("--key", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--log", required=True)
+    parser.add_argument("--spdy-only", action="store_true", help="refuse exec over WebSocket, as an API server before 1.30 behind a proxy")
     args = parser.parse_args()
-    standin = StandIn(args.token, args.log)
+    standin = StandIn(args.token, args.log, websocket_exec=not args.spdy_only)
     app = web.Application(middlewares=[standin.middleware])
     ns = "/api/v1/namespaces/{namespace}"
     app.add_routes([

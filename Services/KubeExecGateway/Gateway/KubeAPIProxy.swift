@@ -51,12 +51,12 @@ struct KubeAPIProxy: Sendable {
             return await responder.status(.failure(code: 413, reason: "RequestEntityTooLarge", message: "access gateway: the request body exceeds \(KubeRequestCollector.maximumBody >> 20) MiB"))
         }
         if kube.isExec {
-            // An exec that reaches here was not upgraded to a WebSocket: refused (by policy, or
-            // because it asked for SPDY, which this gateway does not speak yet).
+            // An exec that reaches here asked for no stream upgrade (or not on its connection's
+            // first request, where upgrades happen): refused.
             if let refusal = gate.execRefusal(KubeExecOptions(request: kube, query: query), request: kube) { return await responder.status(refusal) }
             return await responder.status(.failure(
                 code: 400, reason: "BadRequest",
-                message: "access gateway: exec and attach need the WebSocket protocol (kubectl 1.30 or later); SPDY is not supported by this gateway yet"
+                message: "access gateway: exec and attach need a stream upgrade (WebSocket or SPDY/3.1) on a connection's first request"
             ))
         }
         switch await gate.decide(kube, justification: request.head.headers.first(name: "x-gateway-reason"), wait: holdWait) {

@@ -6,7 +6,7 @@ import NIOHTTP1
 import NIOSSL
 
 /// Each accepted client connection: TLS, the HTTP/1.1 server pipeline with the exec
-/// WebSocket upgrade, and the requests served one after another by this child task.
+/// exec upgrades (WebSocket, SPDY/3.1), and the requests served one after another by this child task.
 struct KubeConnectionChild: GatewayChildChannel {
     struct Connection: Sendable {
         let channel: any Channel
@@ -27,7 +27,7 @@ struct KubeConnectionChild: GatewayChildChannel {
             if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
             let collector = KubeRequestCollector(requests: continuation)
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withServerUpgrade: (upgraders: [exec.upgrader()], completionHandler: { context in
+                withServerUpgrade: (upgraders: [exec.upgrader(), exec.spdyUpgrader()], completionHandler: { context in
                     // The exec stream owns the channel now; the request collector is done.
                     context.pipeline.removeHandler(collector, promise: nil)
                 }),

@@ -13,14 +13,20 @@ import Synchronization
 
 /// One exec or attach stream between kubectl and the API server, on the client's event loop.
 /// The session core's `CommandChannelDriver` runs it (checkpoint, review, input order, masking,
-/// recording, exit); this type speaks the Kubernetes stream protocol for it: channel 0 is
-/// stdin, 1 and 2 stdout and stderr, 3 the exit `Status`, 4 resizes, v5's 255 the close of
-/// stdin; the exit the client sees is the gateway's `Status` on channel 3, sent after all output.
+/// recording, exit); this type speaks the Kubernetes stream protocol for it, in
+/// `KubeStreamEvent`s whatever each side's transport (a codec per side: WebSocket or SPDY, so a
+/// kubectl 1.29 on SPDY can reach an API server on WebSocket v5 and the other way round):
+/// channel 0 is stdin, 1 and 2 stdout and stderr, 3 the exit `Status`, 4 resizes; the exit the
+/// client sees is the gateway's `Status` on channel 3, sent after all output.
 ///
 /// `@unchecked Sendable`: handed to futures and tasks, used on `eventLoop` only.
 final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Sendable {
-    typealias Inbound = WebSocketFrame
-    typealias Output = ChannelOutput<WebSocketFrame>
+    typealias Inbound = KubeStreamEvent
+    typealias Output = ChannelOutput<KubeStreamEvent>
+
+    /// How long a SPDY client has to open the streams its exec needs (as the kubelet's
+    /// stream creation timeout).
+    static let streamCreationTimeout = TimeAmount.seconds(30)
 
     let admitted: KubeExecUpgrade.Admitted
     let tracked: TrackedSession
@@ -29,14 +35,18 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
     let ended: EventLoopPromise<Void>
     private var driver: CommandChannelDriver!
     /// Resizes before the target's stream opened, sent when it does.
-    private var pendingResizes: [WebSocketFrame] = []
+    private var pendingResizes: [KubeStreamFrame] = []
     /// What the target said on its error channel when it was not an exit status (a missing
     /// container, a failed start): passed on as it is.
     private var upstreamError: [UInt8]?
+    /// The target's stream, connected and waiting for its streams to be answered (SPDY).
+    private var connectingUpstream: (any Channel)?
+    /// The target's protocol reports the exit as a `Status` (v4 and later).
+    private var upstreamReportsStatus = true
+    private var begun = false
 
+    /// The client's protocol (over WebSocket or SPDY).
     var kind: KubeStreamProtocol { admitted.protocolKind }
-    /// A WebSocket close with status 1000 (normal closure).
-    static let closeFrame = WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(integer: UInt16(1000)))
 
     static func start(
         _ admitted: KubeExecUpgrade.Admitted, environment: GatewayEnvironment, clientAddress: String, client: any Channel, logger: Logger
@@ -67,7 +77,13 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
             let relay = KubeExecRelay(admitted: admitted, tracked: tracked, environment: environment, clientAddress: clientAddress, client: client, sessionID: sessionID)
             box.relay = relay
             do {
-                try client.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: 16 << 20))
+                if admitted.overSPDY {
+                    let session = try SPDYStreamSession(role: .server, expected: SPDYStreamSession.channels(of: admitted.options))
+                    try client.pipeline.syncOperations.addHandler(KubeSPDYStreamCodec(session: session))
+                } else {
+                    try client.pipeline.syncOperations.addHandler(KubeExecUpgrade.aggregator())
+                    try client.pipeline.syncOperations.addHandler(KubeWebSocketStreamCodec(kind: admitted.protocolKind, isClient: false))
+                }
                 try client.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .client))
             } catch {
                 relay.ended.succeed()
@@ -78,7 +94,17 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
                 relay.closed(.client)
                 return relay
             }
-            relay.begin()
+            if admitted.overSPDY {
+                // The session starts once the client's streams are open (the stderr a hold
+                // speaks on is one of them); a client that never opens them is let go.
+                client.eventLoop.scheduleTask(in: streamCreationTimeout) { [weak relay] in
+                    guard let relay, !relay.begun else { return }
+                    relay.tracked.recorder?.record(RecordingEvent(type: .error, error: "access gateway: the client did not open the streams of its exec"))
+                    client.close(promise: nil)
+                }
+            } else {
+                relay.begin()
+            }
             return relay
         }.get()
     }
@@ -101,6 +127,8 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
     /// Decides the command (already checked before the upgrade: here it is recorded, audited,
     /// and held if it needs review) and starts the target's stream.
     private func begin() {
+        guard !begun else { return }
+        begun = true
         let options = admitted.options
         let connection = admitted.session.connection
         // A shell fed by the client (`kubectl exec -it ... -- sh`) is an interactive shell: its
@@ -129,24 +157,26 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
 
     func openUpstream() {
         let relay = self
-        KubeUpstreamExec.open(admitted.upstream, target: admitted.target, protocol: kind, identity: admitted.session.identity, on: eventLoop) { channel in
-            try channel.pipeline.syncOperations.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: 16 << 20))
+        KubeUpstreamExec.open(admitted.upstream, target: admitted.target, options: admitted.options, identity: admitted.session.identity, on: eventLoop) { channel, kind in
+            relay.connectingUpstream = channel
+            relay.upstreamReportsStatus = kind.reportsStatus
             try channel.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .upstream))
-            // Before the frames the server sent with its upgrade answer are delivered.
-            relay.upstreamReady(channel)
         }.whenFailure { error in
             relay.driver.upstreamFailed("access gateway: \(error)")
         }
     }
 
-    private func upstreamReady(_ channel: any Channel) {
+    /// The target's streams are open: input and resizes may flow.
+    private func upstreamReady() {
+        guard let channel = connectingUpstream else { return }
+        connectingUpstream = nil
         guard link.client.channel.isActive else { return channel.close(promise: nil) }
         link.attach(upstream: Output(channel: channel))
         if !driver.upstreamOpened() { channel.close(promise: nil) }
     }
 
     func startUpstream() {
-        for resize in pendingResizes { link.toUpstream(resize) }
+        for resize in pendingResizes { link.toUpstream(.data(resize)) }
         pendingResizes = []
     }
 
@@ -155,26 +185,26 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
     }
 
     func sendUpstream(_ input: ByteBuffer) {
-        link.toUpstream(frame(KubeStreamFrame(.stdin, Array(input.readableBytesView))))
+        link.toUpstream(.data(KubeStreamFrame(.stdin, Array(input.readableBytesView))))
     }
 
     func closeUpstreamOutput() {
-        // Only v5 can say "stdin is done"; older protocols keep the stream open until the end.
-        guard kind.hasCloseSignal else { return }
-        link.toUpstream(frame(KubeStreamFrame(.close, [KubeStreamChannel.stdin.rawValue])))
+        // SPDY and v5 can say "stdin is done" (the codec of an older WebSocket protocol drops
+        // it: the stream stays open until the end).
+        link.toUpstream(.end(.stdin))
         link.flushUpstream()
     }
 
     func closeUpstream() {
-        guard let upstream = link.upstream?.channel else { return }
-        upstream.writeAndFlush(Self.closeFrame).whenComplete { _ in
+        guard let upstream = link.upstream?.channel ?? connectingUpstream else { return }
+        upstream.writeAndFlush(KubeStreamEvent.finish).whenComplete { _ in
             upstream.close(promise: nil)
         }
     }
 
     func sendToClient(_ output: ByteBuffer, stream: OutputMasking.Stream) {
         let channel: KubeStreamChannel = stream == .stderr ? .stderr : .stdout
-        link.toClient(frame(KubeStreamFrame(channel, Array(output.readableBytesView))))
+        link.toClient(.data(KubeStreamFrame(channel, Array(output.readableBytesView))))
     }
 
     func flushClient() { link.flushClient() }
@@ -198,56 +228,41 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
         case nil:
             status = upstreamError
         }
-        if let status { link.toClient(frame(KubeStreamFrame(.error, status))) }
-        link.client.enqueue(Self.closeFrame)
+        if let status { link.toClient(.data(KubeStreamFrame(.error, status))) }
+        link.client.enqueue(.finish)
         link.flushClient()
         let client = link.client.channel
         link.client.written().whenComplete { _ in client.close(promise: nil) }
     }
 
-    private func frame(_ frame: KubeStreamFrame) -> WebSocketFrame {
-        let (data, text) = frame.encode(protocol: kind)
-        return WebSocketFrame(fin: true, opcode: text ? .text : .binary, data: data)
-    }
+    // MARK: - Events
 
-    // MARK: - Frames
-
-    func read(_ message: WebSocketFrame, from side: RelaySide) {
-        switch message.opcode {
-        case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: message.unmaskedData)
-            if side == .client { link.client.enqueue(pong); link.flushClient() } else if let upstream = link.upstream { upstream.enqueue(pong); upstream.flushNow() }
-            return
-        case .pong:
-            return
-        case .connectionClose:
-            // The close handshake is answered, then the side's connection ends.
-            let reply = Self.closeFrame
-            if side == .client {
-                driver.clientEOF()
-                link.client.channel.writeAndFlush(reply).whenComplete { [client = link.client.channel] _ in client.close(promise: nil) }
-            } else if let upstream = link.upstream?.channel {
-                driver.upstreamOutputEnded()
-                upstream.writeAndFlush(reply).whenComplete { _ in upstream.close(promise: nil) }
-            }
-            return
-        case .text, .binary:
+    func read(_ event: KubeStreamEvent, from side: RelaySide) {
+        switch (event, side) {
+        case (.data(let frame), .client):
+            clientFrame(frame)
+        case (.data(let frame), .upstream):
+            upstreamFrame(frame)
+        case (.end(.stdin), .client):
+            driver.clientEOF()
+        case (.end, _):
+            // The target's stdout or stderr is done: its exit or its close follows.
             break
-        default:
-            return
-        }
-        let data = Array(message.unmaskedData.readableBytesView)
-        guard let decoded = try? KubeStreamFrame.decode(data, text: message.opcode == .text, protocol: kind) else {
-            // A message the gateway cannot read is not passed on.
-            return
-        }
-        switch side {
-        case .client: clientFrame(decoded, raw: message)
-        case .upstream: upstreamFrame(decoded)
+        case (.ready, .client):
+            begin()
+        case (.ready, .upstream):
+            upstreamReady()
+        case (.finish, .client):
+            // The close is answered, then the client's connection ends.
+            driver.clientEOF()
+            link.client.channel.writeAndFlush(KubeStreamEvent.finish).whenComplete { [client = link.client.channel] _ in client.close(promise: nil) }
+        case (.finish, .upstream):
+            driver.upstreamOutputEnded()
+            closeUpstream()
         }
     }
 
-    private func clientFrame(_ frame: KubeStreamFrame, raw: WebSocketFrame) {
+    private func clientFrame(_ frame: KubeStreamFrame) {
         switch KubeStreamChannel(rawValue: frame.channel) {
         case .stdin?:
             driver.clientInput(ByteBuffer(bytes: frame.payload))
@@ -256,10 +271,7 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
                let width = size["Width"] as? Int, let height = size["Height"] as? Int, width > 0, height > 0 {
                 tracked.recorder?.resize(width: width, height: height)
             }
-            let forward = self.frame(frame)
-            if link.upstream == nil { pendingResizes.append(forward) } else { link.toUpstream(forward) }
-        case .close? where frame.payload.first == KubeStreamChannel.stdin.rawValue:
-            driver.clientEOF()
+            if link.upstream == nil { pendingResizes.append(frame) } else { link.toUpstream(.data(frame)) }
         default:
             // Output channels from the client, or unknown ones: nothing to relay.
             break
@@ -273,7 +285,7 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
         case .stderr?:
             driver.upstreamOutput(ByteBuffer(bytes: frame.payload), stream: .stderr)
         case .error?:
-            if let code = KubeExitStatus.code(of: frame.payload, structured: kind.reportsStatus) {
+            if let code = KubeExitStatus.code(of: frame.payload, structured: upstreamReportsStatus) {
                 driver.upstreamExited(.status(code))
             } else {
                 upstreamError = frame.payload

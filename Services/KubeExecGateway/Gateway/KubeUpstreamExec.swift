@@ -8,61 +8,121 @@ import NIOPosix
 import NIOSSL
 import NIOWebSocket
 
-/// Opens an exec or attach stream on the API server as a WebSocket client, on the client's
-/// event loop: TLS trusting the connection's CA, the gateway's bearer token, impersonation of
-/// the identity where the connection says so, and the stream protocol the client chose.
+/// Opens an exec or attach stream on the API server, on the client's event loop: TLS trusting
+/// the connection's CA, the gateway's bearer token, impersonation of the identity where the
+/// connection says so. WebSocket first (v5, else v4: what API servers since 1.30 speak); when
+/// the server answers the upgrade with anything but 101 (an API server before 1.30 behind a
+/// proxy, a 400 from one that wants SPDY) the stream is opened again over SPDY/3.1, as
+/// client-go's fallback executor does. A 401, 403 or 404 is the server's answer to the request
+/// itself, not to the protocol: it is not retried.
 enum KubeUpstreamExec {
     struct Failure: Error, CustomStringConvertible {
         let description: String
+        /// The HTTP status the server answered the upgrade with, if it answered.
+        var status: Int?
     }
 
-    /// Connects and upgrades; `configure` adds the relay's handlers to the upgraded channel.
+    static let webSocketProtocols = [KubeStreamProtocol.v5, .v4]
+    /// Answers to an upgrade that say nothing about the protocol.
+    static let final: Set<Int> = [401, 403, 404]
+
+    /// Connects and upgrades; `configure` adds the relay's handler after the stream's codec
+    /// (it is told the protocol the server chose). The codec delivers `.ready` once the
+    /// server's streams are open.
     static func open(
-        _ upstream: KubeUpstream, target: String, protocol kind: KubeStreamProtocol, identity: Identity, on eventLoop: any EventLoop,
-        configure: @escaping @Sendable (any Channel) throws -> Void
-    ) -> EventLoopFuture<any Channel> {
-        guard let url = URL(string: upstream.url), let host = url.host else {
-            return eventLoop.makeFailedFuture(Failure(description: "the connection's upstream url \(upstream.url) is not a URL"))
+        _ upstream: KubeUpstream, target: String, options: KubeExecOptions, identity: Identity, on eventLoop: any EventLoop,
+        configure: @escaping @Sendable (any Channel, KubeStreamProtocol) throws -> Void
+    ) -> EventLoopFuture<Void> {
+        let endpoint: Endpoint
+        do { endpoint = try Endpoint(upstream, target: target, identity: identity) } catch { return eventLoop.makeFailedFuture(error) }
+        let webSocketOpened = eventLoop.makePromise(of: Void.self)
+        let webSocket = NIOWebSocketClientUpgrader(
+            requestKey: NIOWebSocketClientUpgrader.randomRequestKey(), maxFrameSize: 1 << 20, automaticErrorHandling: true
+        ) { channel, response in
+            channel.eventLoop.makeCompletedFuture {
+                let kind = KubeStreamProtocol.negotiate(response.headers["sec-websocket-protocol"].joined(separator: ",")) ?? .v4
+                let codec = KubeWebSocketStreamCodec(kind: kind, isClient: true)
+                try channel.pipeline.syncOperations.addHandler(KubeExecUpgrade.aggregator())
+                try channel.pipeline.syncOperations.addHandler(codec)
+                try configure(channel, kind)
+                // Open with the upgrade: before the messages the server sent with its answer are read.
+                try channel.pipeline.syncOperations.context(handler: codec).fireChannelRead(NIOAny(KubeStreamEvent.ready))
+            }.always { webSocketOpened.completeWith($0) }
         }
-        let secure = url.scheme == "https"
-        let port = url.port ?? (secure ? 443 : 80)
-        let token: String
+        var headers = endpoint.headers
+        headers.add(name: "Sec-WebSocket-Protocol", value: webSocketProtocols.map(\.rawValue).joined(separator: ", "))
+        return connect(endpoint, headers: headers, upgrader: webSocket, opened: webSocketOpened).flatMapError { error in
+            guard let failure = error as? Failure, let status = failure.status, !final.contains(status) else { return eventLoop.makeFailedFuture(error) }
+            let spdyOpened = eventLoop.makePromise(of: Void.self)
+            let spdy = SPDYClientUpgrader(options: options, configure: configure, opened: spdyOpened)
+            return connect(endpoint, headers: endpoint.headers, upgrader: spdy, opened: spdyOpened).flatMapErrorThrowing { spdyError in
+                throw Failure(description: "\(spdyError) (after the WebSocket upgrade was refused with \(status))", status: (spdyError as? Failure)?.status)
+            }
+        }
+    }
+
+    /// Where and as whom the stream is opened.
+    struct Endpoint {
+        let host: String
+        let port: Int
         let tls: NIOSSLContext?
-        do {
-            token = try KubeUpstreamClients.token(upstream)
-            tls = secure ? try NIOSSLContext(configuration: KubeUpstreamClients.tls(upstream)) : nil
-        } catch {
-            return eventLoop.makeFailedFuture(Failure(description: "the connection's credential could not be read: \(error)"))
+        let serverName: String?
+        let uri: String
+        let headers: HTTPHeaders
+
+        init(_ upstream: KubeUpstream, target: String, identity: Identity) throws(Failure) {
+            guard let url = URL(string: upstream.url), let host = url.host else {
+                throw Failure(description: "the connection's upstream url \(upstream.url) is not a URL")
+            }
+            let secure = url.scheme == "https"
+            self.host = host
+            port = url.port ?? (secure ? 443 : 80)
+            let token: String
+            do {
+                token = try KubeUpstreamClients.token(upstream)
+                tls = secure ? try NIOSSLContext(configuration: KubeUpstreamClients.tls(upstream)) : nil
+            } catch {
+                throw Failure(description: "the connection's credential could not be read: \(error)")
+            }
+            serverName = host.first?.isNumber == true ? nil : host
+            let base = url.path.hasSuffix("/") ? String(url.path.dropLast()) : url.path
+            uri = base + target
+            var headers = HTTPHeaders([("Host", "\(host):\(port)"), ("Authorization", "Bearer \(token)")])
+            if upstream.impersonate {
+                headers.add(name: "Impersonate-User", value: identity.subject)
+                for group in identity.groups { headers.add(name: "Impersonate-Group", value: group) }
+            }
+            self.headers = headers
         }
-        let upgraded = eventLoop.makePromise(of: (any Channel).self)
-        let base = url.path.hasSuffix("/") ? String(url.path.dropLast()) : url.path
-        var headers = HTTPHeaders([("Host", "\(host):\(port)"), ("Authorization", "Bearer \(token)"), ("Sec-WebSocket-Protocol", kind.rawValue)])
-        if upstream.impersonate {
-            headers.add(name: "Impersonate-User", value: identity.subject)
-            for group in identity.groups { headers.add(name: "Impersonate-Group", value: group) }
-        }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: base + target, headers: headers)
+    }
+
+    /// Connects and asks for the upgrade; `opened` completes once `upgrader` configured the
+    /// stream, or with the reason it could not.
+    private static func connect(
+        _ endpoint: Endpoint, headers: HTTPHeaders, upgrader: any NIOHTTPClientProtocolUpgrader & Sendable, opened upgraded: EventLoopPromise<Void>
+    ) -> EventLoopFuture<Void> {
+        let eventLoop = upgraded.futureResult.eventLoop
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.uri, headers: headers)
         let connect = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls { try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: url.host.flatMap { $0.first?.isNumber == true ? nil : $0 })) }
-                    let refusal = UpgradeRefusal(upgraded: upgraded)
-                    let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 20) { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
-                            // Upgraded: what follows are WebSocket frames, not a response.
-                            let context = try channel.pipeline.syncOperations.context(handler: refusal)
-                            channel.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-                            try configure(channel)
-                            upgraded.succeed(channel)
-                        }
+                    if let tls = endpoint.tls {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: endpoint.serverName))
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+                    let refusal = UpgradeRefusal(upgraded: upgraded)
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .forwardBytes,
+                        withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                            // Upgraded: what follows is the stream, not a response.
+                            context.pipeline.removeHandler(refusal, promise: nil)
+                        })
+                    )
                     try channel.pipeline.syncOperations.addHandler(refusal)
                 }
             }
-            .connect(host: host, port: port)
+            .connect(host: endpoint.host, port: endpoint.port)
         connect.whenSuccess { channel in
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -72,15 +132,44 @@ enum KubeUpstreamExec {
         return upgraded.futureResult
     }
 
+    /// The SPDY/3.1 upgrade as client-go's SPDY executor asks for it (v5 and v4 offered); the
+    /// upgraded connection's codec opens the exec's streams.
+    struct SPDYClientUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
+        let options: KubeExecOptions
+        let configure: @Sendable (any Channel, KubeStreamProtocol) throws -> Void
+        let opened: EventLoopPromise<Void>
+
+        var supportedProtocol: String { KubeSPDYUpgrader.name }
+        var requiredUpgradeHeaders: [String] { [] }
+
+        func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {
+            for version in KubeUpstreamExec.webSocketProtocols { upgradeRequestHeaders.add(name: "X-Stream-Protocol-Version", value: version.rawValue) }
+        }
+
+        func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
+            KubeStreamProtocol.negotiateSPDY(upgradeResponse.headers["x-stream-protocol-version"]) != nil
+        }
+
+        func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
+            let channel = context.channel
+            return channel.eventLoop.makeCompletedFuture {
+                let kind = KubeStreamProtocol.negotiateSPDY(upgradeResponse.headers["x-stream-protocol-version"]) ?? .v4
+                let session = try SPDYStreamSession(role: .client, expected: SPDYStreamSession.channels(of: options))
+                try channel.pipeline.syncOperations.addHandler(KubeSPDYStreamCodec(session: session))
+                try configure(channel, kind)
+            }.always { opened.completeWith($0) }
+        }
+    }
+
     /// Fails the upgrade when the API server answers with a response instead (a 403 `Status`,
     /// a 400 for a server that wants SPDY), with what it said.
     final class UpgradeRefusal: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = HTTPClientResponsePart
-        let upgraded: EventLoopPromise<any Channel>
+        let upgraded: EventLoopPromise<Void>
         private var status: HTTPResponseStatus?
         private var body = ByteBuffer()
 
-        init(upgraded: EventLoopPromise<any Channel>) {
+        init(upgraded: EventLoopPromise<Void>) {
             self.upgraded = upgraded
         }
 
@@ -90,7 +179,8 @@ enum KubeUpstreamExec {
             case .body(var chunk): if body.readableBytes < 4096 { body.writeBuffer(&chunk) }
             case .end:
                 let message = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])?["message"] as? String
-                upgraded.fail(Failure(description: "the API server refused the stream (\(status?.code ?? 0))" + (message.map { ": \($0)" } ?? "")))
+                let code = Int(status?.code ?? 0)
+                upgraded.fail(Failure(description: "the API server refused the stream (\(code))" + (message.map { ": \($0)" } ?? ""), status: code))
                 context.close(promise: nil)
             }
         }

@@ -19,6 +19,12 @@ public enum KubeStreamProtocol: String, Sendable, CaseIterable {
         return preference.first { names.contains($0.rawValue) }
     }
 
+    /// The version to answer a SPDY upgrade that offers `offered` (its `X-Stream-Protocol-Version`
+    /// values): v5 or v4, the versions whose exit is a `Status` (every kubectl since 1.4 offers v4).
+    public static func negotiateSPDY(_ offered: [String]) -> KubeStreamProtocol? {
+        [.v5, .v4].first { offered.contains($0.rawValue) }
+    }
+
     public var isBase64: Bool { self == .v4Base64 || self == .base64 }
     /// v4 and later report the exit on the error channel as a `Status` object (v1–v3: text).
     public var reportsStatus: Bool { self != .v1 && self != .base64 }

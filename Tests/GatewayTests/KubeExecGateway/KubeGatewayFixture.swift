@@ -26,7 +26,9 @@ struct KubeGatewayFixture {
         return false
     }
 
-    static func start() async throws -> KubeGatewayFixture {
+    /// `spdyOnly`: the stand-in refuses exec over WebSocket (an API server before 1.30 behind a
+    /// proxy): the gateway must fall back to SPDY towards it.
+    static func start(spdyOnly: Bool = false) async throws -> KubeGatewayFixture {
         let directory = NSTemporaryDirectory() + "gateway-kube-e2e-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // One certificate, for 127.0.0.1, serves the gateway and the stand-in; each trusts it as its CA.
@@ -41,7 +43,7 @@ struct KubeGatewayFixture {
         let standIn = try ProcessRunner.spawn([
             python, script, "--port", "\(standInPort)", "--cert", directory + "/tls.crt", "--key", directory + "/tls.key",
             "--token", "standin-upstream-token", "--log", directory + "/standin.jsonl",
-        ], output: directory + "/standin.log")
+        ] + (spdyOnly ? ["--spdy-only"] : []), output: directory + "/standin.log")
         for _ in 0..<100 {
             if (try? String(contentsOfFile: directory + "/standin.log", encoding: .utf8))?.contains("ready") == true { break }
             try await Task.sleep(for: .milliseconds(100))
@@ -93,9 +95,9 @@ struct KubeGatewayFixture {
     /// Runs `body` against a fresh fixture and stops everything afterwards, also when it throws.
     /// Without the kubectl binaries the test does nothing, except in CI (`GATEWAY_REQUIRE_PEERS`),
     /// where that is a failure.
-    static func with(_ body: (KubeGatewayFixture) async throws -> Void) async throws {
+    static func with(spdyOnly: Bool = false, _ body: (KubeGatewayFixture) async throws -> Void) async throws {
         guard requireKubectl() else { return }
-        let fixture = try await start()
+        let fixture = try await start(spdyOnly: spdyOnly)
         do {
             try await body(fixture)
         } catch {

@@ -66,19 +66,43 @@ struct KubeGatewayTests {
 
     @Test func execRunsWithItsExitStatusAndMaskedOutput() async throws {
         try await KubeGatewayFixture.with { fixture in
-            for version in ["1.30", "1.33"] {
+            // 1.27 and 1.29 speak SPDY/3.1, 1.30 and later WebSocket v5.
+            for version in ["1.27", "1.29", "1.30", "1.33"] where KubeGatewayFixture.requireKubectl(version) {
                 let exec = try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "echo mail jane.doe@example.com; echo oops >&2; exit 3"], version: version)
                 #expect(exec.status == 3, "\(version): \(exec.output)")
-                #expect(exec.output.contains("mail [EMAIL]"))
-                #expect(exec.output.contains("oops"))
+                #expect(exec.output.contains("mail [EMAIL]"), "\(version)")
+                #expect(exec.output.contains("oops"), "\(version)")
                 #expect(!exec.output.contains("jane.doe"))
+                // stdin reaches the command, and its EOF too (cat ends).
+                let input = fixture.directory + "/stdin.txt"
+                try "one\ntwo\n".write(toFile: input, atomically: true, encoding: .utf8)
+                let cat = try fixture.kubectl(["exec", "-i", "web-1", "--", "cat"], version: version, stdin: input)
+                #expect(cat.status == 0, "\(version): \(cat.output)")
+                #expect(cat.output == "one\ntwo\n", "\(version)")
             }
-            // stdin reaches the command, and its EOF too (cat ends).
-            let input = fixture.directory + "/stdin.txt"
-            try "one\ntwo\n".write(toFile: input, atomically: true, encoding: .utf8)
-            let cat = try fixture.kubectl(["exec", "-i", "web-1", "--", "cat"], stdin: input)
-            #expect(cat.status == 0, "\(cat.output)")
-            #expect(cat.output == "one\ntwo\n")
+            #expect(try fixture.standInRequests(containing: "/exec").allSatisfy { ($0["headers"] as? [String: String])?["Upgrade"] == "websocket" })
+        }
+    }
+
+    @Test func anAPIServerThatRefusesWebSocketGetsTheStreamOverSPDY() async throws {
+        try await KubeGatewayFixture.with(spdyOnly: true) { fixture in
+            for version in ["1.29", "1.33"] where KubeGatewayFixture.requireKubectl(version) {
+                let exec = try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "echo mail jane.doe@example.com; echo oops >&2; exit 5"], version: version)
+                #expect(exec.status == 5, "\(version): \(exec.output)")
+                #expect(exec.output.contains("mail [EMAIL]"), "\(version)")
+                #expect(exec.output.contains("oops"), "\(version)")
+                let input = fixture.directory + "/stdin.txt"
+                try "over spdy\n".write(toFile: input, atomically: true, encoding: .utf8)
+                let cat = try fixture.kubectl(["exec", "-i", "web-1", "--", "cat"], version: version, stdin: input)
+                #expect(cat.status == 0, "\(version): \(cat.output)")
+                #expect(cat.output == "over spdy\n", "\(version)")
+            }
+            // Each exec asked for WebSocket first, was refused, and opened over SPDY.
+            let execs = try fixture.standInRequests(containing: "/exec")
+            let upgrades = execs.compactMap { ($0["headers"] as? [String: String])?["Upgrade"]?.lowercased() }
+            #expect(upgrades.filter { $0 == "websocket" }.count == upgrades.filter { $0 == "spdy/3.1" }.count)
+            #expect(upgrades.filter { $0 == "spdy/3.1" }.count >= 2)
+            #expect(execs.allSatisfy { ($0["headers"] as? [String: String])?["Authorization"] == "Bearer standin-upstream-token" })
         }
     }
 
@@ -86,10 +110,13 @@ struct KubeGatewayTests {
         try await KubeGatewayFixture.with { fixture in
             let marker = fixture.directory + "/marker"
             _ = FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
-            let blocked = try fixture.kubectl(["exec", "web-1", "--", "rm", "-rf", marker])
-            #expect(blocked.status != 0)
-            #expect(blocked.output.contains("Error from server (Forbidden): access gateway: blocked by guardrail \"no-rm-rf\": recursive force delete is blocked"))
-            #expect(FileManager.default.fileExists(atPath: marker))
+            // Over WebSocket (1.30) and SPDY (1.29) alike, the refusal is a Status kubectl prints.
+            for version in ["1.29", "1.30"] where KubeGatewayFixture.requireKubectl(version) {
+                let blocked = try fixture.kubectl(["exec", "web-1", "--", "rm", "-rf", marker], version: version)
+                #expect(blocked.status != 0)
+                #expect(blocked.output.contains("Error from server (Forbidden): access gateway: blocked by guardrail \"no-rm-rf\": recursive force delete is blocked"), "\(version): \(blocked.output)")
+                #expect(FileManager.default.fileExists(atPath: marker))
+            }
             // The stand-in was never asked to run it.
             #expect(try fixture.standInRequests(containing: "/exec").allSatisfy { ($0["query"] as? String)?.contains("rm") != true })
             // A shell that hides rm -rf is refused too (the command is parsed, not matched as text).
@@ -106,11 +133,13 @@ struct KubeGatewayTests {
             _ = FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
             let input = fixture.directory + "/attach-input.txt"
             try "echo one\nrm -rf \(marker)\necho two\n".write(toFile: input, atomically: true, encoding: .utf8)
-            let attach = try fixture.kubectl(["attach", "-i", "web-1"], stdin: input)
-            #expect(attach.output.contains("one"), "\(attach.output)")
-            #expect(attach.output.contains("two"))
-            #expect(attach.output.contains("blocked by guardrail \"no-rm-rf\""))
-            #expect(FileManager.default.fileExists(atPath: marker))
+            for version in ["1.29", "1.30"] where KubeGatewayFixture.requireKubectl(version) {
+                let attach = try fixture.kubectl(["attach", "-i", "web-1"], version: version, stdin: input)
+                #expect(attach.output.contains("one"), "\(version): \(attach.output)")
+                #expect(attach.output.contains("two"))
+                #expect(attach.output.contains("blocked by guardrail \"no-rm-rf\""))
+                #expect(FileManager.default.fileExists(atPath: marker))
+            }
             // Audit events are written in batches within 200 ms.
             var blocked = false
             for _ in 0..<20 where !blocked {
@@ -135,9 +164,12 @@ struct KubeGatewayTests {
         }
     }
 
-    @Test func aHeldExecOpensItsStreamSaysSoAndRunsOnceApproved() async throws {
+    /// Over SPDY (1.29) the notice waits for the client's stderr stream; over WebSocket (1.33) it is sent at once.
+    @Test(arguments: ["1.29", "1.33"])
+    func aHeldExecOpensItsStreamSaysSoAndRunsOnceApproved(version: String) async throws {
         try await KubeGatewayFixture.with { fixture in
-            let held = onOwnThread { try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "echo deploy-now done"]) }
+            guard KubeGatewayFixture.requireKubectl(version) else { return }
+            let held = onOwnThread { try fixture.kubectl(["exec", "web-1", "--", "sh", "-c", "echo deploy-now done"], version: version) }
             let sre = try fixture.idp.token(subject: "sre-1", email: "sre@example.com", groups: ["sre"])
             let pending = try #require(try await HTTPProbe.pendingReview(adminPort: fixture.adminPort, token: sre))
             let id = try #require(pending["id"] as? String)
@@ -169,12 +201,14 @@ struct KubeGatewayTests {
         }
     }
 
-    @Test(.enabled(if: TmuxSession.isAvailable))
-    func anInteractiveShellHasItsLinesCheckedMaskedAndRecorded() async throws {
+    /// kubectl 1.29's terminal travels over SPDY (a resize stream), 1.30's over WebSocket v5.
+    @Test(.enabled(if: TmuxSession.isAvailable), arguments: ["1.29", "1.30"])
+    func anInteractiveShellHasItsLinesCheckedMaskedAndRecorded(version: String) async throws {
         try await KubeGatewayFixture.with { fixture in
+            guard KubeGatewayFixture.requireKubectl(version) else { return }
             let config = try fixture.kubeconfig("cluster", token: try fixture.agentToken())
             let terminal = try TmuxSession.start(
-                [KubeGatewayFixture.kubectlDirectory + "/kubectl.1.30", "--kubeconfig", config, "exec", "-it", "web-1", "--", "sh"],
+                [KubeGatewayFixture.kubectlDirectory + "/kubectl.\(version)", "--kubeconfig", config, "exec", "-it", "web-1", "--", "sh"],
                 environment: ["HOME": fixture.directory]
             )
             defer { terminal.kill() }
