@@ -170,8 +170,12 @@ public struct ConfigurationLoader: Sendable {
                     return value
                 }
                 let hostKey = kind == .ssh ? child.optionalString("host_key_file").map(path) : nil
+                var heldRequestWait = 25.0
+                if kind == .kube, let wait = child.duration("held_request_wait") {
+                    if wait >= 1 && wait <= 600 { heldRequestWait = wait } else { child.error("expected between 1s and 10m", key: "held_request_wait") }
+                }
                 guard let listen, let admin else { continue }
-                let endpoint = ServiceEndpoint(listen: listen, admin: admin, hostKeyFile: hostKey)
+                let endpoint = ServiceEndpoint(listen: listen, admin: admin, hostKeyFile: hostKey, heldRequestWait: heldRequestWait)
                 switch kind {
                 case .postgres: settings.postgres = endpoint
                 case .ssh: settings.ssh = endpoint
@@ -263,6 +267,7 @@ public struct ConfigurationLoader: Sendable {
                 allowSFTP = node.bool("allow_sftp", default: false)
                 if node.child("allow_env").isPresent { allowEnvironment = node.stringList("allow_env") }
             case .kube:
+                allowPortForwarding = node.bool("allow_port_forwarding", default: false)
                 if let text = node.optionalString("api_passthrough") {
                     if let value = ConnectionConfiguration.APIPassthrough(rawValue: text) {
                         passthrough = value

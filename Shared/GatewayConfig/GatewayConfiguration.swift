@@ -113,11 +113,16 @@ public struct ServiceEndpoint: Sendable, Hashable {
     public var admin: HostPort
     /// ssh only: the gateway's host key (generated when absent).
     public var hostKeyFile: String?
+    /// kube only (`held_request_wait`): how long a held API request waits for its review
+    /// before it is answered with a 403 naming it (the review goes on; the approved retry
+    /// passes). Default 25 s, inside kubectl's and client-go's default timeouts.
+    public var heldRequestWait: Double
 
-    public init(listen: HostPort, admin: HostPort, hostKeyFile: String? = nil) {
+    public init(listen: HostPort, admin: HostPort, hostKeyFile: String? = nil, heldRequestWait: Double = 25) {
         self.listen = listen
         self.admin = admin
         self.hostKeyFile = hostKeyFile
+        self.heldRequestWait = heldRequestWait
     }
 }
 

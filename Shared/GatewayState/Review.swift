@@ -61,6 +61,9 @@ public struct Review: Sendable, Codable, Hashable, Identifiable {
     /// nil for `grant: once`; the window's length in seconds for `grant: window`.
     public var grantWindow: Double?
     public var votes: [ReviewVote]
+    /// When a `grant: once` approval was used by a request that was retried after its review
+    /// (a held Kubernetes API request): stored, so that any instance sees it used.
+    public var consumedAt: Date?
     /// Incremented on every change; updates are compare-and-set on it.
     public var version: Int
 
@@ -99,6 +102,6 @@ public struct Review: Sendable, Codable, Hashable, Identifiable {
         case id, status, createdAt = "created_at", expiresAt = "expires_at", decidedAt = "decided_at", service, connection
         case sessionID = "session_id", command, rule, requester, clientAddress = "client_address", justification
         case reviewerGroups = "reviewer_groups", minApprovals = "min_approvals", requireAllGroups = "require_all_groups"
-        case grantWindow = "grant_window_seconds", votes, version
+        case grantWindow = "grant_window_seconds", votes, version, consumedAt = "consumed_at"
     }
 }

@@ -12,7 +12,9 @@ this machine). It speaks the real wire protocols the gateway relays:
   with 255 + channel), and over SPDY/3.1 (`X-Stream-Protocol-Version` v5/v4, one SPDY stream
   per streamtype: spdy_session.py), running the requested command as a local process (with a
   pty for tty=true, resized by channel 4 / the resize stream). `--spdy-only` refuses the
-  WebSocket upgrade, as an API server before 1.30 behind a proxy does.
+  WebSocket upgrade, as an API server before 1.30 behind a proxy does;
+- port forwarding (portforward.k8s.io over SPDY, or tunnelled in WebSocket as
+  SPDY/3.1+portforward.k8s.io) to ports on 127.0.0.1.
 
 Every request is appended to the log file as one JSON line (method, path, query and the
 headers), so tests can check what reached the "cluster" (Authorization, Impersonate-*).
@@ -185,6 +187,125 @@ class StandIn:
             command = ["sh"]
         await run_exec(stream, command, tty)
         return stream.response
+
+
+    async def portforward(self, request):
+        """Port forwarding as the kubelet serves it (portforward.k8s.io): per forwarded
+        connection the client opens an error and a data stream naming the port and a
+        requestID; the stand-in connects to that port on 127.0.0.1 and pipes the data stream
+        through it. Over SPDY/3.1 directly (kubectl before 1.31), or tunnelled in WebSocket
+        binary messages (subprotocol SPDY/3.1+portforward.k8s.io, kubectl 1.31 and later)."""
+        if request.headers.get("Upgrade", "").lower() == "spdy/3.1":
+            offered = [v.strip() for value in request.headers.getall("X-Stream-Protocol-Version", []) for v in value.split(",")]
+            if "portforward.k8s.io" not in offered:
+                return status(403, "Forbidden", f"unable to upgrade: no common stream protocol in {offered}")
+            response = web.StreamResponse(status=101, headers={"Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": "portforward.k8s.io"})
+            await response.prepare(request)
+            session = SPDYServerSession(request.transport)
+            request.protocol.set_parser(session)
+            await serve_port_forward(session)
+            return response
+        if not self.websocket_exec:
+            return status(400, "BadRequest", "Upgrade request required (this stand-in plays an API server that speaks SPDY only)")
+        ws = web.WebSocketResponse(protocols=["SPDY/3.1+portforward.k8s.io"])
+        if not ws.can_prepare(request).ok:
+            return status(400, "BadRequest", "Upgrade request required")
+        await ws.prepare(request)
+        tunnel = WebSocketTunnel(ws)
+        session = SPDYServerSession(tunnel)
+        tunnel.start()
+
+        async def read():
+            async for message in ws:
+                if message.type == WSMsgType.BINARY:
+                    session.feed_data(message.data)
+                else:
+                    break
+            session.feed_eof()
+
+        reader = asyncio.ensure_future(read())
+        await serve_port_forward(session)
+        reader.cancel()
+        await tunnel.stop()
+        return ws
+
+
+class WebSocketTunnel:
+    """A transport for SPDYServerSession whose bytes travel as WebSocket binary messages, in order."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.queue = asyncio.Queue()
+        self.closing = False
+
+    def start(self):
+        async def write():
+            while (data := await self.queue.get()) is not None:
+                await self.ws.send_bytes(data)
+            await self.ws.close()
+        self.writer = asyncio.ensure_future(write())
+
+    def write(self, data):
+        self.queue.put_nowait(data)
+
+    def is_closing(self):
+        return self.closing or self.ws.closed
+
+    def close(self):
+        if not self.closing:
+            self.closing = True
+            self.queue.put_nowait(None)
+
+    async def stop(self):
+        self.close()
+        await self.writer
+
+
+async def serve_port_forward(session):
+    pairs, tasks = {}, []
+    while True:
+        getter = asyncio.ensure_future(session.new_streams.get())
+        ended = asyncio.ensure_future(session.ended.wait())
+        done, _ = await asyncio.wait([getter, ended], return_when=asyncio.FIRST_COMPLETED)
+        if getter not in done:
+            getter.cancel()
+            break
+        ended.cancel()
+        stream = getter.result()
+        key = stream.headers.get("requestid", "")
+        pair = pairs.setdefault(key, {})
+        pair[stream.type] = stream
+        if "data" in pair and "error" in pair:
+            tasks.append(asyncio.ensure_future(forward_port(session, pair["data"], pair["error"], stream.headers.get("port", "0"))))
+    for task in tasks:
+        task.cancel()
+
+
+async def forward_port(session, data, error, port):
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(port))
+    except (OSError, ValueError) as failure:
+        session.send(error, f"error forwarding port {port} to pod: {failure}".encode(), fin=True)
+        session.send(data, b"", fin=True)
+        return
+
+    async def up():
+        while (chunk := await data.data.get()) is not None:
+            writer.write(chunk)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+
+    async def down():
+        while chunk := await reader.read(32768):
+            session.send(data, chunk)
+        session.send(data, b"", fin=True)
+
+    try:
+        await asyncio.gather(up(), down())
+    finally:
+        writer.close()
+        session.send(error, b"", fin=True)
 
 
 class WebSocketExecStream:
@@ -396,6 +517,7 @@ def main():
         web.get(ns + "/pods", standin.pods), web.get(ns + "/pods/{name}", standin.get_pod), web.delete(ns + "/pods/{name}", standin.get_pod),
         web.get(ns + "/pods/{name}/log", standin.pod_log),
         web.get(ns + "/pods/{name}/{sub:exec|attach}", standin.exec), web.post(ns + "/pods/{name}/{sub:exec|attach}", standin.exec),
+        web.get(ns + "/pods/{name}/portforward", standin.portforward), web.post(ns + "/pods/{name}/portforward", standin.portforward),
         web.get(ns + "/secrets", standin.secrets), web.get(ns + "/secrets/{name}", standin.secret),
         web.get("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale", standin.scale),
         web.patch("/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale", standin.scale),

@@ -33,7 +33,14 @@ struct KubeAPIProxy: Sendable {
     ]
     static let droppedResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "trailer", "upgrade"]
 
-    func serve(_ request: KubeHTTPRequest, responder: KubeResponder, clientAddress: String, logger: Logger) async {
+    /// What the API server answered a forwarded request: its status, and what masking hid.
+    struct Answer {
+        var status: Int
+        var masked: [String: Int]?
+    }
+
+    func serve(_ request: KubeHTTPRequest, responder: KubeResponder, session recorded: KubeAPISession, logger: Logger) async {
+        let clientAddress = recorded.clientAddress
         let (path, queryText) = request.pathAndQuery
         guard let (name, apiPath) = KubeHTTPRequest.route(path) else {
             return await responder.status(.failure(code: 404, reason: "NotFound", message: "access gateway: the gateway serves /connections/<connection>/... (set the kubeconfig's server to https://<gateway>/connections/<connection>)"))
@@ -46,7 +53,10 @@ struct KubeAPIProxy: Sendable {
         }
         let query = KubeRequest.queryItems(queryText)
         let kube = KubeRequest.parse(method: request.head.method.rawValue, path: apiPath, query: query)
-        let gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
+        let tracked = await recorded.session(for: session.identity, on: session.connection)
+        var gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
+        gate.sessionID = tracked.id
+        gate.recorder = tracked.recorder
         if request.bodyTooLarge {
             return await responder.status(.failure(code: 413, reason: "RequestEntityTooLarge", message: "access gateway: the request body exceeds \(KubeRequestCollector.maximumBody >> 20) MiB"))
         }
@@ -65,19 +75,24 @@ struct KubeAPIProxy: Sendable {
         case .forward:
             break
         }
+        let started = ContinuousClock.now
         do {
-            try await forward(request, apiPath: apiPath, query: queryText, kube: kube, session: session, upstream: upstream, responder: responder)
+            let answer = try await forward(request, apiPath: apiPath, query: queryText, kube: kube, session: session, sessionID: tracked.id, upstream: upstream, responder: responder)
+            tracked.recorder?.record(RecordingEvent(
+                type: .result, command: kube.summary, durationMS: (ContinuousClock.now - started).milliseconds, masked: answer.masked, detail: "HTTP \(answer.status)"
+            ))
         } catch {
             logger.warning("the API server could not be used", metadata: ["gateway.connection": "\(name)", "gateway.error": "\(error)"])
-            await environment.audit.record(.error, identity: session.identity, connection: name, command: kube.summary, detail: "\(error)", clientAddress: clientAddress)
+            tracked.recorder?.record(RecordingEvent(type: .error, command: kube.summary, error: "the API server could not be reached"))
+            await environment.audit.record(.error, identity: session.identity, connection: name, session: tracked.id, command: kube.summary, detail: "\(error)", clientAddress: clientAddress)
             await responder.status(.failure(code: 502, reason: "ServiceUnavailable", message: "access gateway: the API server of connection \"\(name)\" could not be reached"))
         }
     }
 
     private func forward(
-        _ request: KubeHTTPRequest, apiPath: String, query: Substring, kube: KubeRequest, session: Admission.Admitted, upstream: KubeUpstream,
-        responder: KubeResponder
-    ) async throws {
+        _ request: KubeHTTPRequest, apiPath: String, query: Substring, kube: KubeRequest, session: Admission.Admitted, sessionID: String,
+        upstream: KubeUpstream, responder: KubeResponder
+    ) async throws -> Answer {
         let client = try clients.client(for: session.connection.name, upstream: upstream)
         let base = upstream.url.hasSuffix("/") ? String(upstream.url.dropLast()) : upstream.url
         var outbound = HTTPClientRequest(url: base + apiPath + (query.isEmpty ? "" : "?\(query)"))
@@ -100,6 +115,7 @@ struct KubeAPIProxy: Sendable {
         }
         if request.body.readableBytes > 0 { outbound.body = .bytes(request.body) }
         let response = try await client.execute(outbound, timeout: .hours(24))
+        let answered = Answer(status: Int(response.status.code))
         var headers = HTTPHeaders()
         for (name, value) in response.headers where !Self.droppedResponseHeaders.contains(name.lowercased()) {
             headers.add(name: name, value: value)
@@ -113,10 +129,14 @@ struct KubeAPIProxy: Sendable {
                 while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = Array(pending[..<end])
                     pending.removeSubrange(...end)
-                    guard let masked = SecretMasking.mask(line), await responder.write(ByteBuffer(bytes: masked + [UInt8(ascii: "\n")])) else { return await responder.end() }
+                    guard let masked = SecretMasking.mask(line), await responder.write(ByteBuffer(bytes: masked + [UInt8(ascii: "\n")])) else {
+                        await responder.end()
+                        return answered
+                    }
                 }
             }
-            return await responder.end()
+            await responder.end()
+            return answered
         }
         if masksSecrets {
             // A Secret (or a list of them) is read whole and its values masked; what cannot be
@@ -124,12 +144,14 @@ struct KubeAPIProxy: Sendable {
             var body = try await response.body.collect(upTo: 64 << 20)
             let bytes = body.readBytes(length: body.readableBytes) ?? []
             guard let masked = bytes.isEmpty ? bytes : SecretMasking.mask(bytes) else {
-                return await responder.status(.failure(code: 502, reason: "InternalError", message: "access gateway: the Secret response could not be inspected for masking"))
+                await responder.status(.failure(code: 502, reason: "InternalError", message: "access gateway: the Secret response could not be inspected for masking"))
+                return Answer(status: 502)
             }
             headers.replaceOrAdd(name: "content-length", value: "\(masked.count)")
             await responder.head(response.status, headers: headers)
             await responder.write(ByteBuffer(bytes: masked))
-            return await responder.end()
+            await responder.end()
+            return answered
         }
         await responder.head(response.status, headers: headers)
         var stream = masking.scansValues ? masking.makeStream() : nil
@@ -142,15 +164,18 @@ struct KubeAPIProxy: Sendable {
                 out = chunk
             }
             // A client that left ends the relay (and the upstream request with it).
-            guard await responder.write(out) else { return }
+            guard await responder.write(out) else { return answered }
         }
         if var masker = stream {
             await responder.write(ByteBuffer(bytes: masker.flush()))
             // What was hidden: counted, and audited as one `mask` decision on the request.
-            var tally = MaskingTally(environment: environment, identity: session.identity, connection: session.connection.name, sessionID: "")
+            var tally = MaskingTally(environment: environment, identity: session.identity, connection: session.connection.name, sessionID: sessionID)
             tally.count(masker.takeHits())
-            _ = tally.close(command: kube.summary)
+            let masked = tally.close(command: kube.summary)
+            await responder.end()
+            return Answer(status: answered.status, masked: masked)
         }
         await responder.end()
+        return answered
     }
 }

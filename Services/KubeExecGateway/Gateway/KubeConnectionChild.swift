@@ -39,12 +39,14 @@ struct KubeConnectionChild: GatewayChildChannel {
     }
 
     func handle(value connection: Connection, logger: Logger) async {
+        let session = KubeAPISession(environment: environment, channel: connection.channel, clientAddress: connection.clientAddress, logger: logger)
         for await request in connection.requests {
             let responder = KubeResponder(channel: connection.channel, keepAlive: request.head.isKeepAlive)
-            await proxy.serve(request, responder: responder, clientAddress: connection.clientAddress, logger: logger)
+            await proxy.serve(request, responder: responder, session: session, logger: logger)
         }
+        await session.end()
         try? await connection.channel.closeFuture.get()
-        await connection.exec.relay.withLock({ $0 })?.finished()
+        await connection.exec.finished.withLock({ $0 })?()
     }
 
     func shutdown(value connection: Connection) {

@@ -157,9 +157,9 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
 
     func openUpstream() {
         let relay = self
-        KubeUpstreamExec.open(admitted.upstream, target: admitted.target, options: admitted.options, identity: admitted.session.identity, on: eventLoop) { channel, kind in
+        KubeUpstreamExec.open(admitted.upstream, target: admitted.target, stream: .exec(admitted.options), identity: admitted.session.identity, on: eventLoop) { channel, kind in
             relay.connectingUpstream = channel
-            relay.upstreamReportsStatus = kind.reportsStatus
+            relay.upstreamReportsStatus = kind?.reportsStatus ?? true
             try channel.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .upstream))
         }.whenFailure { error in
             relay.driver.upstreamFailed("access gateway: \(error)")

@@ -9,11 +9,12 @@ import NIOHTTP1
 import NIOWebSocket
 import Synchronization
 
-/// The upgrade of an exec or attach request to its stream, WebSocket (`upgrader()`) or SPDY/3.1
-/// (`spdyUpgrader()`). Before the client's stream opens the request is admitted (token,
-/// connection, groups) and its command checked: a refusal is answered as a 401/403 `Status`
-/// and the upgrade declined (which ends the connection); a hold or an allowed command opens the
-/// stream and the relay takes over.
+/// The upgrade of an exec, attach or port-forward request to its stream, WebSocket
+/// (`upgrader()`) or SPDY/3.1 (`spdyUpgrader()`). Before the client's stream opens the request
+/// is admitted (token, connection, groups) and checked (an exec's command; port forwarding
+/// against `allow_port_forwarding` and masking): a refusal is answered as a 401/403 `Status`
+/// and the upgrade declined (which ends the connection); a hold or an allowed request opens the
+/// stream and its relay takes over.
 final class KubeExecUpgrade: Sendable {
     struct Admitted: Sendable {
         var session: Admission.Admitted
@@ -21,9 +22,11 @@ final class KubeExecUpgrade: Sendable {
         var target: String
         var request: KubeRequest
         var options: KubeExecOptions
-        /// The client's stream protocol (its version, over SPDY).
+        /// The client's exec protocol (its version, over SPDY).
         var protocolKind: KubeStreamProtocol
         var overSPDY: Bool
+        /// A port forward (its SPDY session passed through) rather than an exec.
+        var portForward = false
         var justification: String?
     }
 
@@ -33,8 +36,8 @@ final class KubeExecUpgrade: Sendable {
     /// The refusal of a declined upgrade (answered before the connection closes; audited once).
     let refusal = Mutex<KubeStatus?>(nil)
     private let admitted = Mutex<Admitted?>(nil)
-    /// The relay of this connection's stream, once open (its end is awaited by the connection).
-    let relay = Mutex<KubeExecRelay?>(nil)
+    /// Completes when this connection's stream ended and its recording is sealed (once open).
+    let finished = Mutex<(@Sendable () async -> Void)?>(nil)
 
     init(environment: GatewayEnvironment, clientAddress: String, logger: Logger) {
         self.environment = environment
@@ -52,9 +55,9 @@ final class KubeExecUpgrade: Sendable {
             maxFrameSize: 1 << 20, automaticErrorHandling: true,
             shouldUpgrade: { [self] channel, head in
                 channel.eventLoop.makeFutureWithTask {
-                    let chosen = KubeStreamProtocol.negotiate(head.headers["sec-websocket-protocol"].joined(separator: ","))
-                    guard await self.admit(head, protocol: chosen, overSPDY: false, channel: channel), let chosen else { return nil }
-                    return HTTPHeaders([("Sec-WebSocket-Protocol", chosen.rawValue)])
+                    let offered = head.headers["sec-websocket-protocol"].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                    guard let chosen = await self.admit(head, offered: offered, overSPDY: false, channel: channel) else { return nil }
+                    return HTTPHeaders([("Sec-WebSocket-Protocol", chosen)])
                 }
             },
             upgradePipelineHandler: { [self] channel, _ in
@@ -67,54 +70,79 @@ final class KubeExecUpgrade: Sendable {
         KubeSPDYUpgrader(exec: self)
     }
 
-    /// Admits the upgrade of `head` and checks its command; false (the refusal answered, the
-    /// connection ending) when it may not open, or `chosen` is nil (no protocol in common).
-    func admit(_ head: HTTPRequestHead, protocol chosen: KubeStreamProtocol?, overSPDY: Bool, channel: any Channel) async -> Bool {
-        if let status = await decide(head, protocol: chosen, overSPDY: overSPDY) {
+    /// Admits the upgrade of `head` and checks it; the stream protocol to answer with, or nil
+    /// (the refusal answered, the connection ending) when it may not open.
+    func admit(_ head: HTTPRequestHead, offered: [String], overSPDY: Bool, channel: any Channel) async -> String? {
+        switch await decide(head, offered: offered, overSPDY: overSPDY) {
+        case .success(let chosen):
+            return chosen
+        case .failure(let failure):
+            guard let status = failure.status else { return nil }
             refusal.withLock { $0 = status }
             await KubeResponder(channel: channel, keepAlive: false).status(status)
-            return false
-        }
-        return admitted.withLock { $0 != nil }
-    }
-
-    /// The refusal of an exec upgrade, or nil with the request admitted.
-    private func decide(_ head: HTTPRequestHead, protocol chosen: KubeStreamProtocol?, overSPDY: Bool) async -> KubeStatus? {
-        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let (name, path) = KubeHTTPRequest.route(String(parts[0])) else { return nil }
-        let query = KubeRequest.queryItems(parts.count > 1 ? parts[1] : "")
-        let kube = KubeRequest.parse(method: head.method.rawValue, path: path, query: query)
-        guard kube.isExec else { return nil }
-        let request = KubeHTTPRequest(head: head, body: ByteBuffer())
-        switch await KubeAdmission(environment: environment).admit(token: request.bearerToken, connection: name, clientAddress: clientAddress, logger: logger) {
-        case .failure(let failure):
-            return failure.status
-        case .success(let (session, upstream)):
-            let options = KubeExecOptions(request: kube, query: query)
-            let gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
-            if let status = gate.execRefusal(options, request: kube) { return status }
-            guard let chosen else {
-                let offered = overSPDY ? head.headers["x-stream-protocol-version"].joined(separator: ", ") : head.headers["sec-websocket-protocol"].joined(separator: ", ")
-                return .failure(
-                    code: 400, reason: "BadRequest",
-                    message: "access gateway: no stream protocol in common (offered: \(offered); the gateway speaks v5.channel.k8s.io and v4.channel.k8s.io)"
-                )
-            }
-            let target = path + (parts.count > 1 ? "?\(parts[1])" : "")
-            admitted.withLock {
-                $0 = Admitted(
-                    session: session, upstream: upstream, target: target, request: kube, options: options, protocolKind: chosen, overSPDY: overSPDY,
-                    justification: head.headers.first(name: "x-gateway-reason")
-                )
-            }
             return nil
         }
     }
 
-    /// The stream is upgraded: the relay takes the channel.
+    struct Refusal: Error {
+        /// nil: not a stream request (served as an ordinary request).
+        var status: KubeStatus?
+    }
+
+    /// The protocol chosen for an admitted stream request, or its refusal.
+    private func decide(_ head: HTTPRequestHead, offered: [String], overSPDY: Bool) async -> Result<String, Refusal> {
+        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let (name, path) = KubeHTTPRequest.route(String(parts[0])) else { return .failure(Refusal()) }
+        let query = KubeRequest.queryItems(parts.count > 1 ? parts[1] : "")
+        let kube = KubeRequest.parse(method: head.method.rawValue, path: path, query: query)
+        guard kube.isExec || kube.isPortForward else { return .failure(Refusal()) }
+        let request = KubeHTTPRequest(head: head, body: ByteBuffer())
+        switch await KubeAdmission(environment: environment).admit(token: request.bearerToken, connection: name, clientAddress: clientAddress, logger: logger) {
+        case .failure(let failure):
+            return .failure(Refusal(status: failure.status))
+        case .success(let (session, upstream)):
+            let options = KubeExecOptions(request: kube, query: query)
+            let gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
+            let refusal = kube.isPortForward ? gate.portForwardRefusal(kube) : gate.execRefusal(options, request: kube)
+            if let refusal { return .failure(Refusal(status: refusal)) }
+            let chosen: String?
+            var kind = KubeStreamProtocol.v4
+            if kube.isPortForward {
+                let wanted = overSPDY ? KubeUpstreamExec.portForwardProtocol : KubeUpstreamExec.portForwardTunnel
+                chosen = offered.contains(wanted) ? wanted : nil
+            } else if let negotiated = overSPDY ? KubeStreamProtocol.negotiateSPDY(offered) : KubeStreamProtocol.negotiate(offered.joined(separator: ",")) {
+                kind = negotiated
+                chosen = negotiated.rawValue
+            } else {
+                chosen = nil
+            }
+            guard let chosen else {
+                let speaks = kube.isPortForward ? "portforward.k8s.io (SPDY/3.1+portforward.k8s.io over WebSocket)" : "v5.channel.k8s.io and v4.channel.k8s.io"
+                return .failure(Refusal(status: .failure(
+                    code: 400, reason: "BadRequest",
+                    message: "access gateway: no stream protocol in common (offered: \(offered.joined(separator: ", ")); the gateway speaks \(speaks))"
+                )))
+            }
+            let target = path + (parts.count > 1 ? "?\(parts[1])" : "")
+            admitted.withLock {
+                $0 = Admitted(
+                    session: session, upstream: upstream, target: target, request: kube, options: options, protocolKind: kind, overSPDY: overSPDY,
+                    portForward: kube.isPortForward, justification: head.headers.first(name: "x-gateway-reason")
+                )
+            }
+            return .success(chosen)
+        }
+    }
+
+    /// The stream is upgraded: its relay takes the channel.
     func open(_ channel: any Channel) async throws {
-        guard let admitted = admitted.withLock({ $0 }) else { throw KubeGatewayFailure("no admitted exec request") }
-        let relay = try await KubeExecRelay.start(admitted, environment: environment, clientAddress: clientAddress, client: channel, logger: logger)
-        self.relay.withLock { $0 = relay }
+        guard let admitted = admitted.withLock({ $0 }) else { throw KubeGatewayFailure("no admitted stream request") }
+        if admitted.portForward {
+            let relay = try await KubePortForwardRelay.start(admitted, environment: environment, clientAddress: clientAddress, client: channel, logger: logger)
+            finished.withLock { $0 = { await relay.finished() } }
+        } else {
+            let relay = try await KubeExecRelay.start(admitted, environment: environment, clientAddress: clientAddress, client: channel, logger: logger)
+            finished.withLock { $0 = { await relay.finished() } }
+        }
     }
 }

@@ -23,7 +23,7 @@ public struct KubeListener: Service {
             throw KubeGatewayFailure("services.kube.listen \(listen) is not a loopback address: a tls: section is required (tokens travel as bearer headers)")
         }
         let clients = KubeUpstreamClients()
-        let child = KubeConnectionChild(environment: environment, tls: tls, proxy: KubeAPIProxy(environment: environment, clients: clients))
+        let child = KubeConnectionChild(environment: environment, tls: tls, proxy: KubeAPIProxy(environment: environment, clients: clients, holdWait: .seconds(environment.endpoint.heldRequestWait)))
         do {
             try await GatewayListener(child: child, listen: listen, logger: environment.logger, started: ["gateway.protocol": "kube", "gateway.tls": "\(tls != nil)"]).run()
         } catch {

@@ -2,6 +2,7 @@ import Foundation
 import GatewayConfig
 import GatewayMasking
 import GatewayPolicy
+import GatewayRecording
 import GatewayRuntime
 import GatewaySession
 import GatewayState
@@ -23,12 +24,12 @@ struct KubeRequestGate {
     let identity: Identity
     let connection: ConnectionConfiguration
     let clientAddress: String
-
-    /// Reviews approved for a request that was answered before its approval came, each passed once.
-    static let consumed = Mutex<Set<String>>([])
+    /// The recorded session the request belongs to (its decision, review and outcome are lines of it).
+    var sessionID = ""
+    var recorder: SessionRecorder?
 
     private var checkpoint: Checkpoint {
-        Checkpoint(environment: environment, identity: identity, connection: connection.name, sessionID: "", recorder: nil, eventType: .api)
+        Checkpoint(environment: environment, identity: identity, connection: connection.name, sessionID: sessionID, recorder: recorder, eventType: .api)
     }
 
     static func apiRequest(_ kube: KubeRequest) -> APIRequest {
@@ -51,10 +52,11 @@ struct KubeRequestGate {
         }
     }
 
-    /// What `api_passthrough` and the lack of port forwarding refuse, as a rule and a message.
+    /// What `api_passthrough` and port forwarding refuse, as a rule and a message.
     func passthroughRefusal(_ kube: KubeRequest) -> (rule: String, message: String)? {
         if kube.isPortForward {
-            return ("port-forward", "port forwarding is not offered on connection \"\(connection.name)\"")
+            // Allowed port forwarding is a stream upgrade (`KubeExecUpgrade`), never an ordinary request.
+            return Self.portForwardRule(connection) ?? ("port-forward", "port forwarding needs a stream upgrade (SPDY/3.1, or WebSocket as SPDY/3.1+portforward.k8s.io)")
         }
         // Discovery and other non-resource reads are what every client needs to start.
         if !kube.isResourceRequest && kube.isReadOnly { return nil }
@@ -65,6 +67,29 @@ struct KubeRequestGate {
             return ("api_passthrough", "\(kube.verb) is not allowed on connection \"\(connection.name)\": api_passthrough is read_only (get, list and watch)")
         case .readOnly, .all:
             return nil
+        }
+    }
+
+    /// Why port forwarding is refused on `connection`, if it is: not allowed there, or allowed
+    /// but the connection masks (a forwarded connection carries bytes the masking does not scan).
+    static func portForwardRule(_ connection: ConnectionConfiguration) -> (rule: String, message: String)? {
+        guard connection.allowPortForwarding else {
+            return ("allow_port_forwarding", "port forwarding is not allowed on connection \"\(connection.name)\"")
+        }
+        if MaskingEngine(policy: connection.masking).scansValues {
+            return ("masking", "port forwarding is refused on connection \"\(connection.name)\": it masks output, and a forwarded connection's bytes are not scanned")
+        }
+        return nil
+    }
+
+    /// The refusal of a port forward (checked, audited and recorded before the stream is
+    /// upgraded); nil when the connection allows it (each forwarded port is audited as it opens).
+    func portForwardRefusal(_ kube: KubeRequest) -> KubeStatus? {
+        let command = "port-forward pods/\(kube.name ?? "") -n \(kube.namespace ?? "default")"
+        guard let refusal = Self.portForwardRule(connection) else { return nil }
+        switch checkpoint.pass(.block(rule: refusal.rule, message: refusal.message, statement: command), command: command) {
+        case .refuse(_, let message, _): return .failure(code: 403, reason: "Forbidden", message: "access gateway: \(message)")
+        case .forward, .hold: return nil
         }
     }
 
@@ -92,19 +117,36 @@ struct KubeRequestGate {
         }
     }
 
+    /// An approved, unused `grant: once` review of this very request by this requester,
+    /// decided within the rule's timeout, marked used; nil when there is none (or another
+    /// instance used it first: the store's compare-and-set decides).
+    private func consumeApproval(of request: APIRequest, rule: ApprovalRule) async -> Review? {
+        guard let approved = try? await environment.store.reviews(status: .approved) else { return nil }
+        let candidates = approved.filter { review in
+            review.requester.subject == identity.subject && review.connection == connection.name && review.command == request.summary
+                && review.rule == rule.name && review.grantWindow == nil && review.consumedAt == nil
+                && (review.decidedAt.map { Date().timeIntervalSince($0) < rule.timeout } ?? false)
+        }
+        for review in candidates where await consume(review) { return review }
+        return nil
+    }
+
+    private func consume(_ review: Review) async -> Bool {
+        var used = review
+        used.consumedAt = Date()
+        used.version += 1
+        return (try? await environment.store.update(used)) ?? false
+    }
+
     private func hold(_ request: APIRequest, rule: ApprovalRule, justification: String?, wait: Duration) async -> Outcome {
-        // Approved after an earlier try of this very request was answered: it passes, once.
-        if let approved = try? await environment.store.reviews(status: .approved),
-           let review = approved.first(where: { review in
-               review.requester.subject == identity.subject && review.connection == connection.name && review.command == request.summary
-                   && review.rule == rule.name && (review.decidedAt.map { Date().timeIntervalSince($0) < rule.timeout } ?? false)
-           }),
-           Self.consumed.withLock({ $0.insert(review.id).inserted }) {
+        // Approved after an earlier try of this very request was answered: it passes, once,
+        // whichever instance it reaches (the use is stored with the review).
+        if let review = await consumeApproval(of: request, rule: rule) {
             environment.audit.enqueue(.allow, identity: identity, connection: connection.name, command: request.summary, rule: rule.name, detail: "approved in review \(review.id)")
             return .forward
         }
         let gate = ApprovalGate(
-            environment: environment, identity: identity, connection: connection.name, sessionID: "", clientAddress: clientAddress,
+            environment: environment, identity: identity, connection: connection.name, sessionID: sessionID, clientAddress: clientAddress,
             eventType: .api, noun: "request"
         )
         let pending = SharedValue<String?>(nil)
@@ -116,7 +158,7 @@ struct KubeRequestGate {
                 if !answered.exchange(true) { continuation.resume(returning: value) }
             }
             Task {
-                answer(await gate.hold(request.summary, rule: rule, justification: justification, recorder: nil, tell: { review in
+                answer(await gate.hold(request.summary, rule: rule, justification: justification, recorder: recorder, tell: { review in
                     _ = pending.exchange(gate.pendingMessage(review, rule: rule))
                 }, isClientConnected: { true }))
             }
@@ -127,7 +169,8 @@ struct KubeRequestGate {
         }
         switch outcome {
         case .proceed(let reviewID)?:
-            Self.consumed.withLock { _ = $0.insert(reviewID) }
+            // Approved while the request waited: that was its one use.
+            if let review = try? await environment.store.review(id: reviewID), review.grantWindow == nil { _ = await consume(review) }
             return .forward
         case .refused(let message)?:
             return .refuse(.failure(code: 403, reason: "Forbidden", message: message))

@@ -23,18 +23,32 @@ enum KubeUpstreamExec {
     }
 
     static let webSocketProtocols = [KubeStreamProtocol.v5, .v4]
+
+    /// What the stream is for: an exec or attach (the gateway reads its channels), or port
+    /// forwarding (a SPDY session passed through; over SPDY itself when the client spoke it,
+    /// else tunnelled in WebSocket as `SPDY/3.1+portforward.k8s.io`).
+    enum Stream: Sendable {
+        case exec(KubeExecOptions)
+        case portForward(overSPDY: Bool)
+    }
+
+    static let portForwardProtocol = "portforward.k8s.io"
+    static let portForwardTunnel = "SPDY/3.1+portforward.k8s.io"
     /// Answers to an upgrade that say nothing about the protocol.
     static let final: Set<Int> = [401, 403, 404]
 
     /// Connects and upgrades; `configure` adds the relay's handler after the stream's codec
-    /// (it is told the protocol the server chose). The codec delivers `.ready` once the
-    /// server's streams are open.
+    /// (it is told the exec protocol the server chose). An exec's codec delivers `.ready`
+    /// once the server's streams are open; a port forward's bytes flow at once.
     static func open(
-        _ upstream: KubeUpstream, target: String, options: KubeExecOptions, identity: Identity, on eventLoop: any EventLoop,
-        configure: @escaping @Sendable (any Channel, KubeStreamProtocol) throws -> Void
+        _ upstream: KubeUpstream, target: String, stream: Stream, identity: Identity, on eventLoop: any EventLoop,
+        configure: @escaping @Sendable (any Channel, KubeStreamProtocol?) throws -> Void
     ) -> EventLoopFuture<Void> {
         let endpoint: Endpoint
         do { endpoint = try Endpoint(upstream, target: target, identity: identity) } catch { return eventLoop.makeFailedFuture(error) }
+        if case .portForward(let overSPDY) = stream {
+            return overSPDY ? openSPDY(endpoint, stream: stream, configure: configure, on: eventLoop) : openTunnel(endpoint, configure: configure, on: eventLoop)
+        }
         let webSocketOpened = eventLoop.makePromise(of: Void.self)
         let webSocket = NIOWebSocketClientUpgrader(
             requestKey: NIOWebSocketClientUpgrader.randomRequestKey(), maxFrameSize: 1 << 20, automaticErrorHandling: true
@@ -53,12 +67,36 @@ enum KubeUpstreamExec {
         headers.add(name: "Sec-WebSocket-Protocol", value: webSocketProtocols.map(\.rawValue).joined(separator: ", "))
         return connect(endpoint, headers: headers, upgrader: webSocket, opened: webSocketOpened).flatMapError { error in
             guard let failure = error as? Failure, let status = failure.status, !final.contains(status) else { return eventLoop.makeFailedFuture(error) }
-            let spdyOpened = eventLoop.makePromise(of: Void.self)
-            let spdy = SPDYClientUpgrader(options: options, configure: configure, opened: spdyOpened)
-            return connect(endpoint, headers: endpoint.headers, upgrader: spdy, opened: spdyOpened).flatMapErrorThrowing { spdyError in
+            return openSPDY(endpoint, stream: stream, configure: configure, on: eventLoop).flatMapErrorThrowing { spdyError in
                 throw Failure(description: "\(spdyError) (after the WebSocket upgrade was refused with \(status))", status: (spdyError as? Failure)?.status)
             }
         }
+    }
+
+    private static func openSPDY(
+        _ endpoint: Endpoint, stream: Stream, configure: @escaping @Sendable (any Channel, KubeStreamProtocol?) throws -> Void, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Void> {
+        let opened = eventLoop.makePromise(of: Void.self)
+        return connect(endpoint, headers: endpoint.headers, upgrader: SPDYClientUpgrader(stream: stream, configure: configure, opened: opened), opened: opened)
+    }
+
+    /// Port forwarding tunnelled in WebSocket binary messages (API servers since 1.31).
+    private static func openTunnel(
+        _ endpoint: Endpoint, configure: @escaping @Sendable (any Channel, KubeStreamProtocol?) throws -> Void, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Void> {
+        let opened = eventLoop.makePromise(of: Void.self)
+        let upgrader = NIOWebSocketClientUpgrader(
+            requestKey: NIOWebSocketClientUpgrader.randomRequestKey(), maxFrameSize: 1 << 20, automaticErrorHandling: true
+        ) { channel, _ in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(KubeExecUpgrade.aggregator())
+                try channel.pipeline.syncOperations.addHandler(KubeWebSocketBytesCodec(isClient: true))
+                try configure(channel, nil)
+            }.always { opened.completeWith($0) }
+        }
+        var headers = endpoint.headers
+        headers.add(name: "Sec-WebSocket-Protocol", value: portForwardTunnel)
+        return connect(endpoint, headers: headers, upgrader: upgrader, opened: opened)
     }
 
     /// Where and as whom the stream is opened.
@@ -116,7 +154,9 @@ enum KubeUpstreamExec {
                         leftOverBytesStrategy: .forwardBytes,
                         withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
                             // Upgraded: what follows is the stream, not a response.
-                            context.pipeline.removeHandler(refusal, promise: nil)
+                            if let refusal = try? context.pipeline.syncOperations.context(handlerType: UpgradeRefusal.self) {
+                                context.pipeline.syncOperations.removeHandler(context: refusal, promise: nil)
+                            }
                         })
                     )
                     try channel.pipeline.syncOperations.addHandler(refusal)
@@ -132,27 +172,38 @@ enum KubeUpstreamExec {
         return upgraded.futureResult
     }
 
-    /// The SPDY/3.1 upgrade as client-go's SPDY executor asks for it (v5 and v4 offered); the
-    /// upgraded connection's codec opens the exec's streams.
+    /// The SPDY/3.1 upgrade as client-go asks for it: for an exec v5 and v4 offered, and the
+    /// upgraded connection's codec opens the exec's streams; for port forwarding
+    /// `portforward.k8s.io`, and the connection is the client's SPDY session, passed through.
     struct SPDYClientUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
-        let options: KubeExecOptions
-        let configure: @Sendable (any Channel, KubeStreamProtocol) throws -> Void
+        let stream: Stream
+        let configure: @Sendable (any Channel, KubeStreamProtocol?) throws -> Void
         let opened: EventLoopPromise<Void>
 
         var supportedProtocol: String { KubeSPDYUpgrader.name }
         var requiredUpgradeHeaders: [String] { [] }
 
         func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {
-            for version in KubeUpstreamExec.webSocketProtocols { upgradeRequestHeaders.add(name: "X-Stream-Protocol-Version", value: version.rawValue) }
+            switch stream {
+            case .exec:
+                for version in KubeUpstreamExec.webSocketProtocols { upgradeRequestHeaders.add(name: "X-Stream-Protocol-Version", value: version.rawValue) }
+            case .portForward:
+                upgradeRequestHeaders.add(name: "X-Stream-Protocol-Version", value: KubeUpstreamExec.portForwardProtocol)
+            }
         }
 
         func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
-            KubeStreamProtocol.negotiateSPDY(upgradeResponse.headers["x-stream-protocol-version"]) != nil
+            let chosen = upgradeResponse.headers["x-stream-protocol-version"]
+            switch stream {
+            case .exec: return KubeStreamProtocol.negotiateSPDY(chosen) != nil
+            case .portForward: return chosen.contains(KubeUpstreamExec.portForwardProtocol)
+            }
         }
 
         func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
             let channel = context.channel
             return channel.eventLoop.makeCompletedFuture {
+                guard case .exec(let options) = stream else { return try configure(channel, nil) }
                 let kind = KubeStreamProtocol.negotiateSPDY(upgradeResponse.headers["x-stream-protocol-version"]) ?? .v4
                 let session = try SPDYStreamSession(role: .client, expected: SPDYStreamSession.channels(of: options))
                 try channel.pipeline.syncOperations.addHandler(KubeSPDYStreamCodec(session: session))

@@ -61,7 +61,7 @@ struct KubeGatewayFixture {
             recordings: { dir: \(directory)/recordings }
             admin_groups: [security]
             services:
-              kube: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort) }
+              kube: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort), held_request_wait: 5s }
             connections:
               - name: cluster
                 type: kube
@@ -81,6 +81,13 @@ struct KubeGatewayFixture {
                 api_passthrough: all
                 approvals:
                   - { name: scaling, verbs: [patch, update], resources: [deployments/scale], reviewer_groups: [sre], timeout: 2m }
+              - name: forwarding
+                type: kube
+                upstream: \(upstream())
+                allow_groups: [agents]
+                api_passthrough: read_only
+                allow_port_forwarding: true
+                mask_secrets: false
               - name: exec-only
                 type: kube
                 upstream: \(upstream())
@@ -114,15 +121,39 @@ struct KubeGatewayFixture {
         return status
     }
 
+    /// A second kube-exec-gateway on the same configuration and state store (another
+    /// instance behind the same load balancer): its listener and admin ports.
+    func secondInstance() async throws -> (gateway: GatewayProcess, port: Int, adminPort: Int) {
+        let (port, adminPort) = (ProcessRunner.freePort(), ProcessRunner.freePort())
+        let yaml = try String(contentsOfFile: directory + "/gateway.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "listen: 127.0.0.1:\(self.port),", with: "listen: 127.0.0.1:\(port),")
+            .replacingOccurrences(of: "admin: 127.0.0.1:\(self.adminPort),", with: "admin: 127.0.0.1:\(adminPort),")
+        try yaml.write(toFile: directory + "/gateway-b.yaml", atomically: true, encoding: .utf8)
+        let gateway = try await GatewayProcess.start(binary: "kube-exec-gateway", configPath: directory + "/gateway-b.yaml", adminPort: adminPort)
+        return (gateway, port, adminPort)
+    }
+
+    /// A request as a client library sends it (curl, with the agent's token): the status and
+    /// the JSON body.
+    func curl(_ path: String, method: String = "GET", headers: [String] = [], body: String? = nil) throws -> (status: Int, body: [String: Any]) {
+        var arguments = ["-s", "-X", method, "--cacert", directory + "/tls.crt", "-H", "Authorization: Bearer \(try agentToken())", "-w", "\n%{http_code}"]
+        for header in headers { arguments += ["-H", header] }
+        if let body { arguments += ["--data-binary", body] }
+        let output = try ProcessRunner.run("/usr/bin/curl", arguments + ["https://127.0.0.1:\(port)\(path)"])
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        let json = (try? JSONSerialization.jsonObject(with: Data(lines.dropLast().joined(separator: "\n").utf8))) as? [String: Any]
+        return (Int(lines.last ?? "") ?? 0, json ?? [:])
+    }
+
     func agentToken() throws -> String { try idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"]) }
 
     /// A kubeconfig for `connection` with `token` as the user's bearer token.
-    func kubeconfig(_ connection: String, token: String) throws -> String {
+    func kubeconfig(_ connection: String, token: String, port: Int? = nil) throws -> String {
         let path = directory + "/kubeconfig-\(connection)-\(UUID().uuidString.prefix(6))"
         try """
         apiVersion: v1
         kind: Config
-        clusters: [{name: gw, cluster: {server: "https://127.0.0.1:\(port)/connections/\(connection)", certificate-authority: \(directory)/tls.crt}}]
+        clusters: [{name: gw, cluster: {server: "https://127.0.0.1:\(port ?? self.port)/connections/\(connection)", certificate-authority: \(directory)/tls.crt}}]
         users: [{name: agent, user: {token: "\(token)"}}]
         contexts: [{name: gw, context: {cluster: gw, user: agent, namespace: default}}]
         current-context: gw
@@ -131,8 +162,10 @@ struct KubeGatewayFixture {
     }
 
     /// Runs `kubectl.<version>` against `connection`; the exit status and stdout and stderr together.
-    func kubectl(_ arguments: [String], connection: String = "cluster", version: String = "1.30", token: String? = nil, stdin: String = "/dev/null") throws -> (status: Int32, output: String) {
-        let config = try kubeconfig(connection, token: token ?? agentToken())
+    func kubectl(
+        _ arguments: [String], connection: String = "cluster", version: String = "1.30", token: String? = nil, stdin: String = "/dev/null", port: Int? = nil
+    ) throws -> (status: Int32, output: String) {
+        let config = try kubeconfig(connection, token: token ?? agentToken(), port: port)
         let binary = Self.kubectlDirectory + "/kubectl.\(version)"
         do {
             return (0, try ProcessRunner.run(binary, ["--kubeconfig", config, "--request-timeout", "20s"] + arguments, environment: ["HOME": directory], stdin: stdin))

@@ -201,6 +201,113 @@ struct KubeGatewayTests {
         }
     }
 
+    @Test func anApprovedRetryPassesOnceOnWhicheverInstanceItReaches() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            let b = try await fixture.secondInstance()
+            do {
+                try await Self.retryOnAnotherInstance(fixture, b: b)
+            } catch {
+                _ = await b.gateway.stop()
+                throw error
+            }
+            #expect(await b.gateway.stop() == 0)
+        }
+    }
+
+    static func retryOnAnotherInstance(_ fixture: KubeGatewayFixture, b: (gateway: GatewayProcess, port: Int, adminPort: Int)) async throws {
+        let scale = "/apis/apps/v1/namespaces/prod/deployments/api/scale"
+        let patches = { try fixture.standInRequests(containing: "/deployments/api/scale").filter { $0["method"] as? String == "PATCH" }.count }
+        // A client library's request, with the reason it gives in X-Gateway-Reason: nobody
+        // reviews it within held_request_wait (5 s here), so it is answered with a 403 naming the review.
+        let first = try fixture.curl(
+            "/connections/writable\(scale)", method: "PATCH",
+            headers: ["Content-Type: application/merge-patch+json", "X-Gateway-Reason: launch needs 5 replicas"], body: #"{"spec":{"replicas":5}}"#
+        )
+        #expect(first.status == 403, "\(first.body)")
+        let message = first.body["message"] as? String ?? ""
+        #expect(message.contains("is pending"), "\(message)")
+        #expect(message.contains("retry the request once it is approved"))
+        #expect(try patches() == 0)
+        let sre = try fixture.idp.token(subject: "sre-1", email: "sre@example.com", groups: ["sre"])
+        let pending = try #require(try await HTTPProbe.pendingReview(adminPort: b.adminPort, token: sre))
+        let id = try #require(pending["id"] as? String)
+        #expect(message.contains(id))
+        #expect(pending["justification"] as? String == "launch needs 5 replicas")
+        // Approved through instance B's admin API; the retry reaches B and passes.
+        #expect(try await HTTPProbe.post(host: "127.0.0.1", port: b.adminPort, path: "/api/reviews/\(id)/approve", token: sre).status == 200)
+        let patch = ["patch", "deployment", "api", "-n", "prod", "--subresource=scale", "--type=merge", "-p", #"{"spec":{"replicas":5}}"#]
+        let retried = try fixture.kubectl(patch, connection: "writable", port: b.port)
+        #expect(retried.status == 0, "\(retried.output)")
+        #expect(try patches() == 1)
+        // The grant was for one use: the same request on instance A is held again.
+        let again = try fixture.kubectl(patch, connection: "writable")
+        #expect(again.status != 0)
+        #expect(again.output.contains("is pending"), "\(again.output)")
+        #expect(!again.output.contains(id))
+        #expect(try patches() == 1)
+        let used = try #require(try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(id)", token: sre).json() as? [String: Any])
+        #expect(used["consumed_at"] != nil)
+    }
+
+    /// 1.29 forwards over SPDY/3.1, 1.33 tunnels SPDY in WebSocket: either way the gateway passes
+    /// the session through, audits each forwarded port, and refuses where it may not.
+    @Test(arguments: ["1.29", "1.33"])
+    func portForwardingRunsWhereAllowedAndIsAudited(version: String) async throws {
+        try await KubeGatewayFixture.with { fixture in
+            guard KubeGatewayFixture.requireKubectl(version) else { return }
+            // A service "in the pod" (the stand-in forwards to 127.0.0.1).
+            let served = fixture.directory + "/served"
+            try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
+            try "forwarded through the gateway\n".write(toFile: served + "/hello.txt", atomically: true, encoding: .utf8)
+            let python = try PythonEnvironment.python(importing: "aiohttp", from: "aiohttp")
+            let servicePort = ProcessRunner.freePort()
+            let service = try ProcessRunner.spawn([python, "-m", "http.server", "\(servicePort)", "--bind", "127.0.0.1", "--directory", served], output: fixture.directory + "/service.log")
+            defer { ProcessRunner.stop(service) }
+            let localPort = ProcessRunner.freePort()
+            let config = try fixture.kubeconfig("forwarding", token: try fixture.agentToken())
+            let log = fixture.directory + "/port-forward.log"
+            let forward = try ProcessRunner.spawn(
+                [KubeGatewayFixture.kubectlDirectory + "/kubectl.\(version)", "--kubeconfig", config, "port-forward", "pod/web-1", "\(localPort):\(servicePort)"],
+                environment: ["HOME": fixture.directory], output: log
+            )
+            defer { ProcessRunner.stop(forward) }
+            for _ in 0..<100 where !((try? String(contentsOfFile: log, encoding: .utf8))?.contains("Forwarding from") ?? false) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            // Two connections through one forward.
+            for _ in 0..<2 {
+                let body = try ProcessRunner.run("/usr/bin/curl", ["-s", "-m", "10", "http://127.0.0.1:\(localPort)/hello.txt"])
+                #expect(body == "forwarded through the gateway\n", "\(version): \(body) / \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            }
+            ProcessRunner.stop(forward)
+            var entries: [[String: Any]] = []
+            for _ in 0..<20 {
+                entries = try await fixture.audit()
+                if entries.contains(where: { ($0["command"] as? String) == "port-forward pods/web-1 -n default port \(servicePort)" }) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(entries.contains { $0["action"] as? String == "allow" && ($0["command"] as? String) == "port-forward pods/web-1 -n default port \(servicePort)" })
+            // Refused where the connection does not allow it (and where it masks), before the API server hears of it.
+            let refusedLog = fixture.directory + "/refused.log"
+            let refused = try ProcessRunner.spawn(
+                [KubeGatewayFixture.kubectlDirectory + "/kubectl.\(version)", "--kubeconfig", try fixture.kubeconfig("cluster", token: try fixture.agentToken()),
+                 "port-forward", "pod/web-1", "\(ProcessRunner.freePort()):\(servicePort)"],
+                environment: ["HOME": fixture.directory], output: refusedLog
+            )
+            defer { ProcessRunner.stop(refused) }
+            var output = ""
+            for _ in 0..<100 where !output.contains("error") {
+                output = (try? String(contentsOfFile: refusedLog, encoding: .utf8)) ?? ""
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(output.contains("port forwarding is not allowed on connection \"cluster\""), "\(version): \(output)")
+            let forwards = try fixture.standInRequests(containing: "/portforward")
+            #expect(!forwards.isEmpty)
+            #expect(forwards.allSatisfy { ($0["headers"] as? [String: String])?["Impersonate-User"] == "agent-1" })
+            #expect(try await fixture.audit().contains { $0["action"] as? String == "block" && $0["rule"] as? String == "allow_port_forwarding" })
+        }
+    }
+
     /// kubectl 1.29's terminal travels over SPDY (a resize stream), 1.30's over WebSocket v5.
     @Test(.enabled(if: TmuxSession.isAvailable), arguments: ["1.29", "1.30"])
     func anInteractiveShellHasItsLinesCheckedMaskedAndRecorded(version: String) async throws {
@@ -281,6 +388,27 @@ struct KubeGatewayTests {
             #expect(entries.contains { $0["action"] as? String == "allow" && $0["command"] as? String == "get pods/web-1 -n default" })
             // Nothing reached the stand-in from a denied identity or for the blocked delete.
             #expect(try fixture.standInRequests(containing: "/pods/web-2").allSatisfy { $0["method"] as? String != "DELETE" })
+            // Each client connection's API requests are a session of their own: every decision
+            // and outcome a line, the session sealed when kubectl leaves; the recordings verify.
+            var api: [[String: Any]] = []
+            for _ in 0..<50 {
+                let folders = try FileManager.default.contentsOfDirectory(atPath: fixture.directory + "/recordings")
+                api = folders.flatMap { folder -> [[String: Any]] in
+                    let text = (try? String(contentsOfFile: fixture.directory + "/recordings/\(folder)/events.jsonl", encoding: .utf8)) ?? ""
+                    return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                }
+                if api.contains(where: { $0["type"] as? String == "result" && $0["command"] as? String == "get pods/web-1 -n default" }) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(api.contains { $0["type"] as? String == "api" && $0["command"] as? String == "delete pods/web-2 -n default" && $0["decision"] as? String == "block" && $0["rule"] as? String == "no-delete" })
+            #expect(api.contains { $0["type"] as? String == "api" && $0["command"] as? String == "get pods/web-1 -n default" && $0["decision"] as? String == "allow" })
+            #expect(api.contains { $0["type"] as? String == "result" && $0["command"] as? String == "get pods/web-1 -n default" && $0["detail"] as? String == "HTTP 200" })
+            #expect(entries.contains { $0["action"] as? String == "block" && $0["command"] as? String == "delete pods/web-2 -n default" && ($0["session_id"] as? String)?.isEmpty == false })
+            try await Task.sleep(for: .milliseconds(500))
+            for folder in try FileManager.default.contentsOfDirectory(atPath: fixture.directory + "/recordings") {
+                let verify = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "verify", fixture.directory + "/recordings/" + folder])
+                #expect(verify.status == 0, "\(folder): \(verify.output)")
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import KubeExecGatewayCore
+import NIOCore
 import Testing
 
 /// The SPDY exec session on its own: a client session (the gateway towards an API server) and a
@@ -171,5 +172,51 @@ struct SPDYStreamSessionTests {
         #expect(throws: SPDYStreamSession.Failure.self) {
             _ = try server.receive(.synStream(streamID: 201, associatedTo: 0, priority: 0, flags: 0, headerBlock: [0xde, 0xad, 0xbe, 0xef]))
         }
+    }
+}
+
+/// The observer of a passed-through SPDY session (port forwarding): the streams it opens, however
+/// the bytes are cut, and a failure for what is not SPDY.
+@Suite("SPDY stream observer")
+struct SPDYStreamObserverTests {
+    /// A client's bytes: two forwarded connections (error and data stream each), data between.
+    static func clientBytes() throws -> [UInt8] {
+        let headers = try SPDYHeaderCompression()
+        var buffer = ByteBuffer()
+        for (id, type, request) in [(UInt32(1), "error", "0"), (3, "data", "0"), (5, "error", "1"), (7, "data", "1")] {
+            let block = try headers.compress([("streamtype", type), ("port", "8080"), ("requestid", request)])
+            SPDYFrame.synStream(streamID: id, associatedTo: 0, priority: 0, flags: 0, headerBlock: block).encode(into: &buffer)
+            SPDYFrame.data(streamID: id, flags: 0, payload: Array(repeating: 0x80, count: 3000)).encode(into: &buffer)
+        }
+        SPDYFrame.ping(id: 1).encode(into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    @Test(arguments: [1, 7, 100, 1 << 20])
+    func streamsAreSeenHoweverTheBytesAreCut(chunk: Int) throws {
+        let bytes = try Self.clientBytes()
+        let observer = try SPDYStreamObserver()
+        var opened: [SPDYStreamObserver.Opened] = []
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + chunk, bytes.count)
+            opened += try observer.observe(bytes[start..<end])
+            start = end
+        }
+        #expect(opened.map(\.streamID) == [1, 3, 5, 7])
+        #expect(opened.map { $0.headers["streamtype"] } == ["error", "data", "error", "data"])
+        #expect(opened.allSatisfy { $0.headers["port"] == "8080" })
+        #expect(opened.map { $0.headers["requestid"] } == ["0", "0", "1", "1"])
+    }
+
+    @Test func whatIsNotSPDYFails() throws {
+        // An HTTP request where SPDY was promised: a control bit with version 18516 ("HT").
+        #expect(throws: SPDYStreamSession.Failure.self) { _ = try SPDYStreamObserver().observe(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8).map { $0 | 0x80 }) }
+        // A frame longer than the bound.
+        #expect(throws: SPDYStreamSession.Failure.self) { _ = try SPDYStreamObserver().observe([0x80, 0x03, 0x00, 0x01, 0x00, 0xFF, 0xFF, 0xFF]) }
+        // A SYN_STREAM whose header block does not inflate.
+        var buffer = ByteBuffer()
+        SPDYFrame.synStream(streamID: 1, associatedTo: 0, priority: 0, flags: 0, headerBlock: [1, 2, 3, 4]).encode(into: &buffer)
+        #expect(throws: SPDYStreamSession.Failure.self) { _ = try SPDYStreamObserver().observe(Array(buffer.readableBytesView)) }
     }
 }

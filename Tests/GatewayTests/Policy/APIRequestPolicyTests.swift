@@ -91,4 +91,25 @@ struct APIRequestPolicyTests {
         """
         #expect(throws: ConfigurationErrors.self) { try ConfigurationLoader(environment: [:], resolveSecrets: false).load(yaml: yaml) }
     }
+
+    @Test func kubeServiceAndConnectionSettingsAreRead() throws {
+        let yaml = """
+        identity: { issuer: https://idp.example.com, audience: gw }
+        state: { url: "sqlite:///tmp/api-policy-test.sqlite" }
+        recordings: { dir: /tmp/api-policy-test }
+        services: { kube: { listen: 127.0.0.1:16443, admin: 127.0.0.1:8433, held_request_wait: 40s } }
+        connections:
+          - { name: a, type: kube, upstream: { url: https://127.0.0.1:6443, token_file: /dev/null }, allow_groups: [x], allow_port_forwarding: true }
+          - { name: b, type: kube, upstream: { url: https://127.0.0.1:6443, token_file: /dev/null }, allow_groups: [x] }
+        """
+        let configuration = try ConfigurationLoader(environment: [:], resolveSecrets: false).load(yaml: yaml)
+        #expect(configuration.services.kube?.heldRequestWait == 40)
+        #expect(configuration.connections.map(\.allowPortForwarding) == [true, false])
+        // The default, and a wait out of range.
+        let plain = try ConfigurationLoader(environment: [:], resolveSecrets: false).load(yaml: yaml.replacingOccurrences(of: ", held_request_wait: 40s", with: ""))
+        #expect(plain.services.kube?.heldRequestWait == 25)
+        #expect(throws: ConfigurationErrors.self) {
+            try ConfigurationLoader(environment: [:], resolveSecrets: false).load(yaml: yaml.replacingOccurrences(of: "40s", with: "2h"))
+        }
+    }
 }
