@@ -3,7 +3,8 @@
 /// text with characters inserted that a reader or a terminal drops: terminal escape
 /// sequences, zero-width and soft-hyphen characters, `(at)`, `[at]`, ` at `, `(dot)`,
 /// `[dot]`, ` dot `. Each form is decoded and scanned by the same detectors; a match masks
-/// the whole run or span it came from in the original bytes.
+/// what encodes it in the original bytes (the base64 or hex characters of the value's bytes,
+/// the whole span of the other forms).
 ///
 /// Only looked for where a trigger is present (a long enough run of the alphabet, an `@`,
 /// an escape byte, an `at`/`dot` spelling, a zero-width character), so ordinary values pay a
@@ -62,16 +63,16 @@ enum DecodedForms {
             while padded < count, buffer[padded] == UInt8(ascii: "="), padded - end < 2 { padded += 1 }
             if alphabet >= minimumRun {
                 let run = UnsafeBufferPointer(rebasing: buffer[start..<end])
-                if let match = base64(run)?.withUnsafeBufferPointer({ scan($0).first }) {
-                    found.append(EntityScanner.Match(range: start..<padded, replacement: match.replacement))
+                let decoded = base64(run)?.withUnsafeBufferPointer { scan($0) } ?? []
+                if !decoded.isEmpty {
+                    found += encodedSpans(of: decoded, in: buffer, run: start..<end, padded: padded, charsPerQuantum: 4, bytesPerQuantum: 3)
                 } else {
                     // Hex, also after bytea's `\x` or a `0x` prefix.
                     var digits = start
                     if buffer[digits] == UInt8(ascii: "0"), digits + 1 < end, buffer[digits + 1] | 0x20 == UInt8(ascii: "x") { digits += 2 }
                     else if buffer[digits] | 0x20 == UInt8(ascii: "x") { digits += 1 }
-                    if let match = hex(UnsafeBufferPointer(rebasing: buffer[digits..<end]))?.withUnsafeBufferPointer({ scan($0).first }) {
-                        found.append(EntityScanner.Match(range: digits..<end, replacement: match.replacement))
-                    }
+                    let hexDecoded = hex(UnsafeBufferPointer(rebasing: buffer[digits..<end]))?.withUnsafeBufferPointer { scan($0) } ?? []
+                    found += encodedSpans(of: hexDecoded, in: buffer, run: digits..<end, padded: end, charsPerQuantum: 2, bytesPerQuantum: 1)
                 }
             }
             index = max(padded, index + 1)
@@ -108,6 +109,25 @@ enum DecodedForms {
             index = max(end, index + 1)
         }
         return found
+    }
+
+    /// Where values found in a decoded run lie in the encoded text: each decoded match's
+    /// bytes back to the characters that encode them (whole quanta: 4 characters for 3 bytes
+    /// of base64, 2 for 1 of hex; line breaks skipped), so the value is masked and the rest of
+    /// a long run (a file printed as base64) passes unaltered. A match that reaches the run's
+    /// end takes its padding.
+    static func encodedSpans(
+        of decoded: [EntityScanner.Match], in buffer: UnsafeBufferPointer<UInt8>, run: Range<Int>, padded: Int, charsPerQuantum: Int, bytesPerQuantum: Int
+    ) -> [EntityScanner.Match] {
+        guard !decoded.isEmpty else { return [] }
+        let positions = run.filter { buffer[$0] != 0x0A && buffer[$0] != 0x0D }
+        return decoded.compactMap { match in
+            let first = match.range.lowerBound / bytesPerQuantum * charsPerQuantum
+            let last = min(positions.count, (match.range.upperBound + bytesPerQuantum - 1) / bytesPerQuantum * charsPerQuantum)
+            guard first < last else { return nil }
+            let upper = last == positions.count ? max(padded, positions[last - 1] + 1) : positions[last - 1] + 1
+            return EntityScanner.Match(range: positions[first]..<upper, replacement: match.replacement)
+        }
     }
 
     static func base64(_ run: UnsafeBufferPointer<UInt8>) -> [UInt8]? {

@@ -185,7 +185,9 @@ class StandIn:
         command = query.getall("command", [])
         if request.match_info["sub"] == "attach":
             command = ["sh"]
-        await run_exec(stream, command, tty)
+        sent = await run_exec(stream, command, tty)
+        # What the "cluster" sent, for tests that check nothing was lost on the way.
+        self.log_file.write(json.dumps({"exec": request.path, "protocol": stream.protocol, "sent": sent}) + "\n")
         return stream.response
 
 
@@ -429,7 +431,9 @@ class SPDYExecStream:
 
 async def run_exec(stream, command, tty):
     """Runs `command` (with a pty for tty) and relays it over `stream`; the exit status goes
-    on channel 3 (v4+: a Status; earlier: text, only for a failure)."""
+    on channel 3 (v4+: a Status; earlier: text, only for a failure). Returns the bytes sent
+    on each output channel."""
+    sent = {1: 0, 2: 0}
     try:
         if tty:
             master, slave = pty.openpty()
@@ -441,7 +445,7 @@ async def run_exec(stream, command, tty):
     except OSError as error:
         await stream.send(3, json.dumps({"metadata": {}, "status": "Failure", "message": str(error), "reason": "InternalError"}).encode())
         await stream.finish()
-        return
+        return sent
 
     loop = asyncio.get_running_loop()
 
@@ -450,6 +454,7 @@ async def run_exec(stream, command, tty):
             data = await reader.read(32768)
             if not data:
                 return
+            sent[channel] += len(data)
             await stream.send(channel, data)
 
     async def pump_pty():
@@ -460,6 +465,7 @@ async def run_exec(stream, command, tty):
                 return
             if not data:
                 return
+            sent[1] += len(data)
             await stream.send(1, data)
 
     pumps = [asyncio.ensure_future(pump_pty())] if tty else [
@@ -496,6 +502,7 @@ async def run_exec(stream, command, tty):
         await stream.send(3, f"command terminated with non-zero exit code: exit status {code}".encode())
     reader.cancel()
     await stream.finish()
+    return sent
 
 
 def main():

@@ -310,6 +310,11 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
     }
 
     func error(_ error: any Error, on side: RelaySide) {
+        if side == .upstream {
+            // The target's stream broke (a message that does not read, a protocol error): the
+            // client is told, rather than given what was left of it as if complete.
+            driver.endByGateway("access gateway: the API server's stream broke: \(error)")
+        }
         (side == .client ? link.client.channel : link.upstream?.channel)?.close(promise: nil)
     }
 

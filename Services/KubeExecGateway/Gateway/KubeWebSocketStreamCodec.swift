@@ -6,7 +6,8 @@ import NIOWebSocket
 /// subprotocol (channel byte, base64 text for the base64 variants, v5's close signal). Pings
 /// are answered here; a close from the peer is `.finish`, and `.finish` written is a close
 /// (status 1000). As a client (towards the API server) every frame is masked, as RFC 6455
-/// requires of clients. A message that does not decode is dropped, not passed on.
+/// requires of clients. A message that does not decode ends the stream with the reason
+/// (`errorCaught`): a stream the gateway cannot read is not passed on in part.
 final class KubeWebSocketStreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = KubeStreamEvent
@@ -29,13 +30,21 @@ final class KubeWebSocketStreamCodec: ChannelDuplexHandler, RemovableChannelHand
         case .connectionClose:
             context.fireChannelRead(wrapInboundOut(.finish))
         case .text, .binary:
-            guard let decoded = try? KubeStreamFrame.decode(Array(message.unmaskedData.readableBytesView), text: message.opcode == .text, protocol: kind) else { return }
+            let decoded: KubeStreamFrame
+            do {
+                decoded = try KubeStreamFrame.decode(Array(message.unmaskedData.readableBytesView), text: message.opcode == .text, protocol: kind)
+            } catch {
+                return context.fireErrorCaught(error)
+            }
             if decoded.channel == KubeStreamChannel.close.rawValue {
                 guard let closed = decoded.payload.first.flatMap(KubeStreamChannel.init(rawValue:)) else { return }
                 context.fireChannelRead(wrapInboundOut(.end(closed)))
             } else {
                 context.fireChannelRead(wrapInboundOut(.data(decoded)))
             }
+        case .continuation:
+            // The aggregator joins fragments: a lone continuation is a broken stream.
+            context.fireErrorCaught(KubeStreamFrame.DecodingError.badChannel(0))
         default:
             break
         }

@@ -43,7 +43,7 @@ public struct KubeRequest: Sendable, Equatable {
 
     /// How the audit and the recording name the request: `delete pods/web-1 -n default`.
     public var summary: String {
-        if let nonResourcePath { return "\(verb) \(nonResourcePath)" }
+        if let nonResourcePath { return "\(verb) \(nonResourcePath.isEmpty ? "/" : nonResourcePath)" }
         var text = "\(verb) \(resourcePath)"
         if let name { text += "/\(name)" }
         if let namespace { text += " -n \(namespace)" }

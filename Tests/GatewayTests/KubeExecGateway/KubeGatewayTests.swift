@@ -304,7 +304,13 @@ struct KubeGatewayTests {
             let forwards = try fixture.standInRequests(containing: "/portforward")
             #expect(!forwards.isEmpty)
             #expect(forwards.allSatisfy { ($0["headers"] as? [String: String])?["Impersonate-User"] == "agent-1" })
-            #expect(try await fixture.audit().contains { $0["action"] as? String == "block" && $0["rule"] as? String == "allow_port_forwarding" })
+            // Audit events are written in batches within 200 ms.
+            var audited = false
+            for _ in 0..<30 where !audited {
+                audited = try await fixture.audit().contains { $0["action"] as? String == "block" && $0["rule"] as? String == "allow_port_forwarding" }
+                if !audited { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(audited)
         }
     }
 

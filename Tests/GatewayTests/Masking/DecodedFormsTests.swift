@@ -1,3 +1,4 @@
+import Foundation
 import GatewayMasking
 import Testing
 
@@ -37,6 +38,26 @@ struct DecodedFormsTests {
         let output = engine.mask(testCase.input)
         #expect(!output.contains(testCase.forbidden), "\(output)")
         #expect(output.contains("["), "\(output)")
+    }
+
+    /// A value inside a long encoded run (a file printed with `base64` or `xxd -p`): its own
+    /// characters are masked, and the decoded rest of the run still reads as it did.
+    @Test func aValueInsideALongRunMasksOnlyItsCharacters() throws {
+        let plain = String(repeating: "lorem ipsum dolor ", count: 40) + "jane.doe@example.com" + String(repeating: " sit amet", count: 40)
+        let base64 = Data(plain.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed])
+        for encoded in [base64, plain.utf8.map { String(format: "%02x", $0) }.joined()] {
+            let output = engine.mask(encoded)
+            #expect(output.contains("[EMAIL]"))
+            #expect(output.count > encoded.count - 80, "\(encoded.count) → \(output.count)")
+            let pieces = output.components(separatedBy: "[EMAIL]")
+            #expect(pieces.count == 2)
+            // What is left decodes to the text around the address, without it.
+            let before = pieces[0].filter { $0 != "\n" }
+            if encoded == base64, let head = Data(base64Encoded: String(before.prefix(before.count / 4 * 4))) {
+                #expect(String(decoding: head, as: UTF8.self).hasPrefix("lorem ipsum"))
+                #expect(!String(decoding: head, as: UTF8.self).contains("jane.doe@"))
+            }
+        }
     }
 
     /// Ordinary values are left alone: long identifiers, hashes and words.
