@@ -55,6 +55,10 @@ public final class GatewayMetrics: Sendable {
                 counter("gateway_decisions_total", [("service", service), ("connection", connection), ("decision", decision)]).increment(by: 0)
             }
         }
+        meter("gateway_unauthenticated_connections", [("service", service)]).set(0)
+        for reason in ["capacity", "timeout"] {
+            counter("gateway_handshakes_refused_total", [("service", service), ("reason", reason)]).increment(by: 0)
+        }
         for direction in ["upstream", "downstream"] {
             counter("gateway_bytes_relayed_total", [("service", service), ("direction", direction)]).increment(by: 0)
         }
@@ -92,6 +96,18 @@ public final class GatewayMetrics: Sendable {
         for (entity, count) in counts where count > 0 {
             counter("gateway_masking_hits_total", [("service", service), ("connection", connection), ("entity", entity)]).increment(by: Int64(count))
         }
+    }
+
+    /// `gateway_unauthenticated_connections`: connections accepted and not yet authenticated.
+    public func unauthenticatedConnections(_ change: Int) {
+        let gauge = meter("gateway_unauthenticated_connections", [("service", service)])
+        if change > 0 { gauge.increment(by: Double(change)) } else { gauge.decrement(by: Double(-change)) }
+    }
+
+    /// `gateway_handshakes_refused_total{reason}`: capacity (no slot for another unauthenticated
+    /// connection) or timeout (not authenticated in time).
+    public func handshakeRefused(reason: String) {
+        counter("gateway_handshakes_refused_total", [("service", service), ("reason", reason)]).increment()
     }
 
     public func authenticationFailure(reason: String) {

@@ -174,8 +174,14 @@ public struct ConfigurationLoader: Sendable {
                 if kind == .kube, let wait = child.duration("held_request_wait") {
                     if wait >= 1 && wait <= 600 { heldRequestWait = wait } else { child.error("expected between 1s and 10m", key: "held_request_wait") }
                 }
+                var handshake = HandshakeLimits()
+                if let timeout = child.duration("handshake_timeout") {
+                    if timeout >= 1 && timeout <= 600 { handshake.timeout = timeout } else { child.error("expected between 1s and 10m", key: "handshake_timeout") }
+                }
+                if let maximum = child.int("max_unauthenticated", range: 1...100_000) { handshake.maximum = maximum }
+                if let perAddress = child.int("max_unauthenticated_per_address", range: 1...100_000) { handshake.maximumPerAddress = perAddress }
                 guard let listen, let admin else { continue }
-                let endpoint = ServiceEndpoint(listen: listen, admin: admin, hostKeyFile: hostKey, heldRequestWait: heldRequestWait)
+                let endpoint = ServiceEndpoint(listen: listen, admin: admin, hostKeyFile: hostKey, heldRequestWait: heldRequestWait, handshake: handshake)
                 switch kind {
                 case .postgres: settings.postgres = endpoint
                 case .ssh: settings.ssh = endpoint

@@ -117,12 +117,15 @@ public struct ServiceEndpoint: Sendable, Hashable {
     /// before it is answered with a 403 naming it (the review goes on; the approved retry
     /// passes). Default 25 s, inside kubectl's and client-go's default timeouts.
     public var heldRequestWait: Double
+    /// `handshake_timeout`, `max_unauthenticated`, `max_unauthenticated_per_address`.
+    public var handshake: HandshakeLimits
 
-    public init(listen: HostPort, admin: HostPort, hostKeyFile: String? = nil, heldRequestWait: Double = 25) {
+    public init(listen: HostPort, admin: HostPort, hostKeyFile: String? = nil, heldRequestWait: Double = 25, handshake: HandshakeLimits = HandshakeLimits()) {
         self.listen = listen
         self.admin = admin
         self.hostKeyFile = hostKeyFile
         self.heldRequestWait = heldRequestWait
+        self.handshake = handshake
     }
 }
 

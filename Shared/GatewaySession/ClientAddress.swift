@@ -7,4 +7,9 @@ public enum ClientAddress {
         guard let ip = address.ipAddress, let port = address.port else { return address.description }
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
+
+    /// The address without its port: what per-address limits count by.
+    public static func host(_ address: SocketAddress?) -> String {
+        address?.ipAddress ?? "unknown"
+    }
 }

@@ -9,6 +9,10 @@ public final class GatewayProcess: @unchecked Sendable {
     public let process: Process
     public let adminURL: String
     public let logPath: String
+    let configPath: String
+    let environment: [String: String]
+    /// Exit status `stop()` reports when the gateway's log or recordings hold a credential.
+    public static let leakedSecretStatus: Int32 = 97
 
     /// Starts `binary --config configPath` and waits until its admin endpoint answers.
     public static func start(binary: String, configPath: String, adminPort: Int, environment: [String: String] = [:]) async throws -> GatewayProcess {
@@ -23,7 +27,7 @@ public final class GatewayProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        let gateway = GatewayProcess(process: process, adminURL: "http://127.0.0.1:\(adminPort)", logPath: logPath)
+        let gateway = GatewayProcess(process: process, adminURL: "http://127.0.0.1:\(adminPort)", logPath: logPath, configPath: configPath, environment: environment)
         for _ in 0..<200 {
             if !process.isRunning { throw GatewayProcessError.exited(process.terminationStatus, gateway.log) }
             if (try? await HTTPProbe.get(host: "127.0.0.1", port: adminPort, path: "/healthz"))?.status == 200 { return gateway }
@@ -33,16 +37,30 @@ public final class GatewayProcess: @unchecked Sendable {
         throw GatewayProcessError.notReady(gateway.log)
     }
 
-    init(process: Process, adminURL: String, logPath: String) {
+    init(process: Process, adminURL: String, logPath: String, configPath: String, environment: [String: String]) {
         self.process = process
         self.adminURL = adminURL
         self.logPath = logPath
+        self.configPath = configPath
+        self.environment = environment
     }
 
     public var log: String { String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self) }
 
-    /// SIGTERM, then the exit status (SIGKILL after `timeout`).
+    /// SIGTERM, then the exit status (SIGKILL after `timeout`); `leakedSecretStatus` instead of
+    /// 0 when the log or the recordings hold a credential (`SecretSweep`, printed), so every
+    /// test that expects a clean stop checks that nothing leaked.
     public func stop(timeout: Duration = .seconds(10)) async -> Int32 {
+        let status = await terminate(timeout: timeout)
+        let findings = SecretSweep.findings(configPath: configPath, environment: environment, logPath: logPath)
+        guard findings.isEmpty else {
+            FileHandle.standardError.write(Data(("secret sweep of \(configPath): " + findings.joined(separator: "; ") + "\n").utf8))
+            return status == 0 ? Self.leakedSecretStatus : status
+        }
+        return status
+    }
+
+    private func terminate(timeout: Duration) async -> Int32 {
         guard process.isRunning else { return process.terminationStatus }
         kill(process.processIdentifier, SIGTERM)
         let deadline = ContinuousClock.now + timeout

@@ -77,7 +77,27 @@ struct KubeAPIProxy: Sendable {
         }
         let started = ContinuousClock.now
         do {
-            let answer = try await forward(request, apiPath: apiPath, query: queryText, kube: kube, session: session, sessionID: tracked.id, upstream: upstream, responder: responder)
+            // A client that leaves (or a gateway that shuts down and closes it) ends the upstream
+            // request too: a quiet watch must not hold the API server's connection, or the
+            // gateway's shutdown, until the server ends it.
+            let forwarding = self
+            let channel = responder.channel
+            let answered: Answer? = try await withThrowingTaskGroup(of: Answer?.self) { group in
+                group.addTask {
+                    try await forwarding.forward(request, apiPath: apiPath, query: queryText, kube: kube, session: session, sessionID: tracked.id, upstream: upstream, responder: responder)
+                }
+                group.addTask {
+                    await ClientDeparture.wait(for: channel)
+                    return nil
+                }
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            guard let answer = answered else {
+                tracked.recorder?.record(RecordingEvent(type: .result, command: kube.summary, durationMS: (ContinuousClock.now - started).milliseconds, detail: "the client left"))
+                return
+            }
             tracked.recorder?.record(RecordingEvent(
                 type: .result, command: kube.summary, durationMS: (ContinuousClock.now - started).milliseconds, masked: answer.masked, detail: "HTTP \(answer.status)"
             ))

@@ -2,6 +2,7 @@ import GatewayConfig
 import GatewayPolicy
 import GatewayRecording
 import GatewayRuntime
+import GatewaySession
 import GatewayState
 import Logging
 import NIOCore
@@ -19,10 +20,13 @@ final class KubeAPISession {
     let channel: any Channel
     let clientAddress: String
     let logger: Logger
+    /// The connection's slot until its first request is admitted.
+    let handshake: Handshake?
     private var tracked: TrackedSession?
 
-    init(environment: GatewayEnvironment, channel: any Channel, clientAddress: String, logger: Logger) {
+    init(environment: GatewayEnvironment, channel: any Channel, clientAddress: String, logger: Logger, handshake: Handshake? = nil) {
         self.environment = environment
+        self.handshake = handshake
         self.channel = channel
         self.clientAddress = clientAddress
         self.logger = logger
@@ -30,6 +34,7 @@ final class KubeAPISession {
 
     /// The session that records requests by `identity` on `connection`.
     func session(for identity: Identity, on connection: ConnectionConfiguration) async -> TrackedSession {
+        handshake?.authenticated()
         if let tracked, tracked.identity.subject == identity.subject, tracked.connection.name == connection.name { return tracked }
         await end()
         let started = await TrackedSession.start(

@@ -13,16 +13,17 @@ struct KubeConnectionChild: GatewayChildChannel {
         let requests: AsyncStream<KubeHTTPRequest>
         let clientAddress: String
         let exec: KubeExecUpgrade
+        let handshake: Handshake
     }
 
     let environment: GatewayEnvironment
     let tls: NIOSSLContext?
     let proxy: KubeAPIProxy
 
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection> {
+    func setup(channel: any Channel, logger: Logger, handshake: Handshake) -> EventLoopFuture<Connection> {
         let (stream, continuation) = AsyncStream<KubeHTTPRequest>.makeStream()
         let clientAddress = ClientAddress.describe(channel.remoteAddress)
-        let exec = KubeExecUpgrade(environment: environment, clientAddress: clientAddress, logger: logger)
+        let exec = KubeExecUpgrade(environment: environment, clientAddress: clientAddress, logger: logger, handshake: handshake)
         return channel.eventLoop.makeCompletedFuture {
             if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
             let collector = KubeRequestCollector(requests: continuation)
@@ -34,12 +35,14 @@ struct KubeConnectionChild: GatewayChildChannel {
                 withErrorHandling: true
             )
             try channel.pipeline.syncOperations.addHandler(collector)
-            return Connection(channel: channel, requests: stream, clientAddress: clientAddress, exec: exec)
+            return Connection(channel: channel, requests: stream, clientAddress: clientAddress, exec: exec, handshake: handshake)
         }
     }
 
     func handle(value connection: Connection, logger: Logger) async {
-        let session = KubeAPISession(environment: environment, channel: connection.channel, clientAddress: connection.clientAddress, logger: logger)
+        let session = KubeAPISession(
+            environment: environment, channel: connection.channel, clientAddress: connection.clientAddress, logger: logger, handshake: connection.handshake
+        )
         for await request in connection.requests {
             let responder = KubeResponder(channel: connection.channel, keepAlive: request.head.isKeepAlive)
             await proxy.serve(request, responder: responder, session: session, logger: logger)

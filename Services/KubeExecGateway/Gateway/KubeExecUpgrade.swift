@@ -33,14 +33,17 @@ final class KubeExecUpgrade: Sendable {
     let environment: GatewayEnvironment
     let clientAddress: String
     let logger: Logger
+    /// The connection's slot until the stream request is admitted.
+    let handshake: Handshake?
     /// The refusal of a declined upgrade (answered before the connection closes; audited once).
     let refusal = Mutex<KubeStatus?>(nil)
     private let admitted = Mutex<Admitted?>(nil)
     /// Completes when this connection's stream ended and its recording is sealed (once open).
     let finished = Mutex<(@Sendable () async -> Void)?>(nil)
 
-    init(environment: GatewayEnvironment, clientAddress: String, logger: Logger) {
+    init(environment: GatewayEnvironment, clientAddress: String, logger: Logger, handshake: Handshake? = nil) {
         self.environment = environment
+        self.handshake = handshake
         self.clientAddress = clientAddress
         self.logger = logger
     }
@@ -101,6 +104,7 @@ final class KubeExecUpgrade: Sendable {
         case .failure(let failure):
             return .failure(Refusal(status: failure.status))
         case .success(let (session, upstream)):
+            handshake?.authenticated()
             let options = KubeExecOptions(request: kube, query: query)
             let gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
             let refusal = kube.isPortForward ? gate.portForwardRefusal(kube) : gate.execRefusal(options, request: kube)

@@ -25,7 +25,10 @@ public struct KubeListener: Service {
         let clients = KubeUpstreamClients()
         let child = KubeConnectionChild(environment: environment, tls: tls, proxy: KubeAPIProxy(environment: environment, clients: clients, holdWait: .seconds(environment.endpoint.heldRequestWait)))
         do {
-            try await GatewayListener(child: child, listen: listen, logger: environment.logger, started: ["gateway.protocol": "kube", "gateway.tls": "\(tls != nil)"]).run()
+            try await GatewayListener(
+                child: child, listen: listen, logger: environment.logger, started: ["gateway.protocol": "kube", "gateway.tls": "\(tls != nil)"],
+                pending: UnauthenticatedConnections(environment: environment)
+            ).run()
         } catch {
             await clients.shutdown()
             throw error

@@ -42,9 +42,14 @@ final class StartupBridge: ChannelInboundHandler, RemovableChannelHandler {
 
     let stream: AsyncThrowingStream<[PostgresFrame], any Error>
     private let continuation: AsyncThrowingStream<[PostgresFrame], any Error>.Continuation
+    /// The client's side: a message that breaks the protocol (a length over the cap before
+    /// authentication, a truncated start-up) is answered with PostgreSQL's 08P01 before the
+    /// connection closes.
+    let answersErrors: Bool
 
-    init() {
+    init(answersErrors: Bool = false) {
         (stream, continuation) = AsyncThrowingStream.makeStream()
+        self.answersErrors = answersErrors
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -58,6 +63,11 @@ final class StartupBridge: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         continuation.finish(throwing: error)
+        if answersErrors, let protocolError = error as? PostgresProtocolError {
+            let answer = BackendMessages.error("08P01", "access gateway: invalid message: \(protocolError)", severity: "FATAL")
+            context.writeAndFlush(NIOAny(answer)).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            return
+        }
         context.close(promise: nil)
     }
 
@@ -69,7 +79,7 @@ final class StartupBridge: ChannelInboundHandler, RemovableChannelHandler {
 enum PostgresChannel {
     /// Adds the frame codec for one side and a start-up bridge.
     static func configure(_ channel: any Channel, side: PostgresFrameDecoder.Side) throws -> StartupBridge {
-        let bridge = StartupBridge()
+        let bridge = StartupBridge(answersErrors: side == .client)
         try channel.pipeline.syncOperations.addHandler(PostgresFrameBatchDecoder(side: side))
         try channel.pipeline.syncOperations.addHandler(PostgresFrameWriter())
         try channel.pipeline.syncOperations.addHandler(bridge, name: StartupBridge.name)

@@ -12,10 +12,16 @@ struct PostgresConnectionChild: GatewayChildChannel {
     let cancelKeys: CancelKeyRegistry
     let tls: NIOSSLContext?
 
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<PostgresSession> {
-        channel.eventLoop.makeCompletedFuture {
+    func setup(channel: any Channel, logger: Logger, handshake: Handshake) -> EventLoopFuture<PostgresSession> {
+        // A client still in its start-up when the time is up hears why, as PostgreSQL says it.
+        handshake.onExpiry { channel, message in
+            channel.writeAndFlush(BackendMessages.error("08P01", message, severity: "FATAL"), promise: nil)
+        }
+        return channel.eventLoop.makeCompletedFuture {
             let bridge = try PostgresChannel.configure(channel, side: .client)
-            return PostgresSession(environment: environment, cancelKeys: cancelKeys, tls: tls, client: StartupChannel(channel: channel, stream: bridge.stream))
+            return PostgresSession(
+                environment: environment, cancelKeys: cancelKeys, tls: tls, client: StartupChannel(channel: channel, stream: bridge.stream), handshake: handshake
+            )
         }
     }
 

@@ -22,7 +22,8 @@ public struct PostgresListener: Service {
         let child = PostgresConnectionChild(environment: environment, cancelKeys: cancelKeys, tls: tls)
         try await GatewayListener(
             child: child, listen: environment.endpoint.listen, logger: environment.logger,
-            started: ["gateway.protocol": "postgres", "gateway.tls": "\(tls != nil)"]
+            started: ["gateway.protocol": "postgres", "gateway.tls": "\(tls != nil)"],
+            pending: UnauthenticatedConnections(environment: environment)
         ).run()
     }
 }

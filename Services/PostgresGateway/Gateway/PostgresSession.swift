@@ -25,14 +25,17 @@ final class PostgresSession: Sendable {
     let isLoopback: Bool
     let sessionID = SessionRecord.newID()
     let logger: Logger
+    /// The connection's slot until it authenticates (nil in tests that build a session by hand).
+    let handshake: Handshake?
     private let upstreamChannel = Mutex<(any Channel)?>(nil)
     /// The upstream backend to cancel when the session is killed mid-query.
     private let cancelTarget = Mutex<CancelKeyRegistry.Target?>(nil)
 
     var client: any Channel { startup.channel }
 
-    init(environment: GatewayEnvironment, cancelKeys: CancelKeyRegistry, tls: NIOSSLContext?, client: StartupChannel) {
+    init(environment: GatewayEnvironment, cancelKeys: CancelKeyRegistry, tls: NIOSSLContext?, client: StartupChannel, handshake: Handshake? = nil) {
         self.environment = environment
+        self.handshake = handshake
         self.cancelKeys = cancelKeys
         self.tls = tls
         self.startup = client
@@ -141,6 +144,8 @@ final class PostgresSession: Sendable {
 
         // The token arrives as the password.
         try await outbound.write(BackendMessages.authenticationCleartextPassword())
+        // A password message longer than any token is refused by the frame decoder before it
+        // is buffered (the bridge answers 08P01).
         guard let passwordFrame = try await iterator.next() else { return }
         let token: String
         do {
@@ -160,6 +165,10 @@ final class PostgresSession: Sendable {
             }
             return
         }
+        handshake?.authenticated()
+        try? await client.eventLoop.submit { [client] in
+            try client.pipeline.syncOperations.handler(type: PostgresFrameBatchDecoder.self).authenticated()
+        }.get()
         let (identity, connection) = (admitted.identity, admitted.connection)
 
         // On a guarded connection, the client's encoding must be one the parser reads as the

@@ -27,6 +27,11 @@ public final class PostgresFrameBatchDecoder: ChannelInboundHandler, RemovableCh
         self.maximumBatch = maximumBatch
     }
 
+    /// The client is authenticated: the pre-authentication cap on message length is lifted.
+    public func authenticated() {
+        decoder.authenticated()
+    }
+
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         var input = unwrapInboundIn(data)

@@ -23,11 +23,22 @@ public struct PostgresFrameDecoder: NIOSingleStepByteToMessageDecoder {
     public let maximumLength: Int
     /// Start-up messages are small; PostgreSQL caps them at 10 000 bytes.
     public static let maximumStartupLength = 10_000
+    /// Until the client has authenticated, its typed messages (the password message carrying
+    /// the token) are at most this long: PostgreSQL's own `PG_MAX_AUTH_TOKEN_LENGTH`. An
+    /// unauthenticated client cannot make the gateway buffer more.
+    public static let maximumAuthenticationLength = 65_535
     private var inStartupPhase: Bool
+    private var typedLimit: Int
 
     public init(side: Side, maximumLength: Int = 1 << 30) {
         self.inStartupPhase = side == .client
         self.maximumLength = maximumLength
+        self.typedLimit = side == .client ? min(maximumLength, Self.maximumAuthenticationLength) : maximumLength
+    }
+
+    /// The client is authenticated: its messages may be as long as `maximumLength`.
+    public mutating func authenticated() {
+        typedLimit = maximumLength
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> PostgresFrame? {
@@ -46,7 +57,7 @@ public struct PostgresFrameDecoder: NIOSingleStepByteToMessageDecoder {
         guard buffer.readableBytes >= 5,
               let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
               let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self) else { return nil }
-        guard length >= 4, Int(length) <= maximumLength else {
+        guard length >= 4, Int(length) <= typedLimit else {
             throw PostgresProtocolError.badLength(Int(length), type: type)
         }
         guard buffer.readableBytes >= Int(length) + 1 else { return nil }

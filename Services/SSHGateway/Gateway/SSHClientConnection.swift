@@ -28,6 +28,8 @@ final class SSHClientConnection: @unchecked Sendable {
     }
 
     let environment: GatewayEnvironment
+    /// The connection's slot until the client authenticates (nil in tests that build one by hand).
+    let handshake: Handshake?
     let channel: any Channel
     let eventLoop: any EventLoop
     let clientAddress: String
@@ -45,8 +47,9 @@ final class SSHClientConnection: @unchecked Sendable {
     /// Terminal channels (exec, shell, subsystem) seen, for `terminal.cast`.
     private var terminalStarted = false
 
-    init(environment: GatewayEnvironment, channel: any Channel) {
+    init(environment: GatewayEnvironment, channel: any Channel, handshake: Handshake? = nil) {
         self.environment = environment
+        self.handshake = handshake
         self.channel = channel
         self.eventLoop = channel.eventLoop
         self.clientAddress = ClientAddress.describe(channel.remoteAddress)
@@ -67,6 +70,7 @@ final class SSHClientConnection: @unchecked Sendable {
             if case .ssh = candidate.upstream { true } else { false }
         }
         guard case .success(let admitted) = admitted, case .ssh(let upstream) = admitted.connection.upstream else { return failed() }
+        handshake?.authenticated()
         let tracked = await TrackedSession.start(
             id: sessionID, environment: environment, identity: admitted.identity, connection: admitted.connection, clientAddress: clientAddress,
             logger: logger, terminate: { [weak self] reason in self?.terminate(reason: reason) }

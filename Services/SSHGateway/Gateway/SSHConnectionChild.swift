@@ -10,9 +10,9 @@ struct SSHConnectionChild: GatewayChildChannel {
     let environment: GatewayEnvironment
     let hostKey: NIOSSHPrivateKey
 
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<SSHClientConnection> {
+    func setup(channel: any Channel, logger: Logger, handshake: Handshake) -> EventLoopFuture<SSHClientConnection> {
         channel.eventLoop.makeCompletedFuture {
-            try SSHListener.configure(channel, environment: environment, hostKey: hostKey)
+            try SSHListener.configure(channel, environment: environment, hostKey: hostKey, handshake: handshake)
         }
     }
 

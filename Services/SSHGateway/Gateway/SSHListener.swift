@@ -26,12 +26,13 @@ public struct SSHListener: Service {
         let child = SSHConnectionChild(environment: environment, hostKey: hostKey)
         try await GatewayListener(
             child: child, listen: environment.endpoint.listen, logger: environment.logger,
-            started: ["gateway.protocol": "ssh", "gateway.host_key": "\(String(openSSHPublicKey: hostKey.publicKey))"]
+            started: ["gateway.protocol": "ssh", "gateway.host_key": "\(String(openSSHPublicKey: hostKey.publicKey))"],
+            pending: UnauthenticatedConnections(environment: environment)
         ).run()
     }
 
-    static func configure(_ channel: any Channel, environment: GatewayEnvironment, hostKey: NIOSSHPrivateKey) throws -> SSHClientConnection {
-        let connection = SSHClientConnection(environment: environment, channel: channel)
+    static func configure(_ channel: any Channel, environment: GatewayEnvironment, hostKey: NIOSSHPrivateKey, handshake: Handshake? = nil) throws -> SSHClientConnection {
+        let connection = SSHClientConnection(environment: environment, channel: channel, handshake: handshake)
         var configuration = SSHServerConfiguration(
             hostKeys: [hostKey],
             userAuthDelegate: TokenPasswordDelegate(connection: connection),

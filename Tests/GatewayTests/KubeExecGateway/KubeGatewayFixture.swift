@@ -28,7 +28,7 @@ struct KubeGatewayFixture {
 
     /// `spdyOnly`: the stand-in refuses exec over WebSocket (an API server before 1.30 behind a
     /// proxy): the gateway must fall back to SPDY towards it.
-    static func start(spdyOnly: Bool = false) async throws -> KubeGatewayFixture {
+    static func start(spdyOnly: Bool = false, service: String? = nil) async throws -> KubeGatewayFixture {
         let directory = NSTemporaryDirectory() + "gateway-kube-e2e-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // One certificate, for 127.0.0.1, serves the gateway and the stand-in; each trusts it as its CA.
@@ -61,7 +61,7 @@ struct KubeGatewayFixture {
             recordings: { dir: \(directory)/recordings }
             admin_groups: [security]
             services:
-              kube: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort), held_request_wait: 5s }
+              kube: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort), held_request_wait: 5s\(service.map { ", " + $0 } ?? "") }
             connections:
               - name: cluster
                 type: kube
@@ -102,16 +102,17 @@ struct KubeGatewayFixture {
     /// Runs `body` against a fresh fixture and stops everything afterwards, also when it throws.
     /// Without the kubectl binaries the test does nothing, except in CI (`GATEWAY_REQUIRE_PEERS`),
     /// where that is a failure.
-    static func with(spdyOnly: Bool = false, _ body: (KubeGatewayFixture) async throws -> Void) async throws {
+    static func with(spdyOnly: Bool = false, service: String? = nil, _ body: (KubeGatewayFixture) async throws -> Void) async throws {
         guard requireKubectl() else { return }
-        let fixture = try await start(spdyOnly: spdyOnly)
+        let fixture = try await start(spdyOnly: spdyOnly, service: service)
         do {
             try await body(fixture)
         } catch {
             _ = await fixture.stop()
             throw error
         }
-        _ = await fixture.stop()
+        // 0: stopped cleanly, and nothing the gateway wrote holds a credential (SecretSweep).
+        #expect(await fixture.stop() == 0)
     }
 
     func stop() async -> Int32 {

@@ -14,7 +14,8 @@ struct PostgresGatewayFixture {
     let adminPort: Int
     let database: String
 
-    static func start(maxRows: Int = 1000, tls: Bool = false, webhook: String? = nil) async throws -> PostgresGatewayFixture {
+    /// `service`: more keys of the postgres service (`handshake_timeout: 2s, ...`).
+    static func start(maxRows: Int = 1000, tls: Bool = false, webhook: String? = nil, service: String? = nil) async throws -> PostgresGatewayFixture {
         let postgres = try TemporaryPostgres.shared()
         let database = "gw_\(UUID().uuidString.prefix(8).lowercased())"
         try postgres.sql("CREATE DATABASE \(database)")
@@ -68,7 +69,7 @@ struct PostgresGatewayFixture {
             \(webhook.map { "webhooks: [{ url: \"\($0)\", secret_env: HOOK_SECRET }]" } ?? "")
             admin_groups: [security]
             services:
-              postgres: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort) }
+              postgres: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort)\(service.map { ", " + $0 } ?? "") }
             connections:
             \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))\(connection("orders-tls-prefer", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "prefer"))\(connection("orders-tls-require", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "require"))\(connection("orders-tls-verify", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: postgres.certificateFile ?? "/nonexistent"))\(connection("orders-tls-wrong-ca", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: "\(directory)/other-ca.crt"))\(connection("orders-idle", user: "scram_user", passwordEnv: "SCRAM_PW", idle: "2s"))
             """

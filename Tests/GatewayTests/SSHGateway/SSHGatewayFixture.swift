@@ -15,7 +15,8 @@ struct SSHGatewayFixture {
     /// A listener that accepts TCP connections and closes them at once (like sshd past MaxStartups).
     let dropper: pid_t
 
-    static func start(environmentFile: String? = nil) async throws -> SSHGatewayFixture {
+    /// `service`: more keys of the ssh service (`handshake_timeout: 2s, ...`).
+    static func start(environmentFile: String? = nil, service: String? = nil) async throws -> SSHGatewayFixture {
         let sshd = try TemporarySSHServer.start()
         let idp = try await TestIdentityProvider.start()
         let directory = NSTemporaryDirectory() + "gateway-ssh-e2e-\(UUID().uuidString.prefix(8))"
@@ -39,7 +40,7 @@ struct SSHGatewayFixture {
             recordings: { dir: \(directory)/recordings }
             admin_groups: [security]
             services:
-              ssh: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort), host_key_file: \(directory)/gateway_host_key }
+              ssh: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort), host_key_file: \(directory)/gateway_host_key\(service.map { ", " + $0 } ?? "") }
             connections:
               - name: web
                 type: ssh
