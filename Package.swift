@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "gateway-test-helper", targets: ["GatewayTestHelper"]),
         .library(name: "GatewayTesting", targets: ["GatewayTesting"]),
         .library(name: "PostgresWireFuzzing", targets: ["PostgresWireFuzzing"]),
+        // For the fuzz targets in Fuzz/ (a package of its own, so the normal build never sees them).
+        .library(name: "KubeExecGatewayCore", targets: ["KubeExecGatewayCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
