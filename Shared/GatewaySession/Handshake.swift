@@ -63,8 +63,6 @@ public final class Handshake: Sendable {
         release()
     }
 
-    public var isAuthenticated: Bool { state.withLock { !$0.holdsSlot } }
-
     /// At the deadline: whether the connection is still unauthenticated, and its farewell.
     private func expire() -> (expired: Bool, farewell: (@Sendable (any Channel, String) -> Void)?) {
         state.withLock { ($0.holdsSlot, $0.farewell) }

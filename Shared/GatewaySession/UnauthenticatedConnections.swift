@@ -37,8 +37,6 @@ public final class UnauthenticatedConnections: Sendable {
         }
         metrics?.unauthenticatedConnections(-1)
     }
-
-    public var count: Int { state.withLock { $0.total } }
 }
 
 extension UnauthenticatedConnections {

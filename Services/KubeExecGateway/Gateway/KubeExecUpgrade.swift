@@ -35,8 +35,6 @@ final class KubeExecUpgrade: Sendable {
     let logger: Logger
     /// The connection's slot until the stream request is admitted.
     let handshake: Handshake?
-    /// The refusal of a declined upgrade (answered before the connection closes; audited once).
-    let refusal = Mutex<KubeStatus?>(nil)
     private let admitted = Mutex<Admitted?>(nil)
     /// Completes when this connection's stream ended and its recording is sealed (once open).
     let finished = Mutex<(@Sendable () async -> Void)?>(nil)
@@ -81,7 +79,6 @@ final class KubeExecUpgrade: Sendable {
             return chosen
         case .failure(let failure):
             guard let status = failure.status else { return nil }
-            refusal.withLock { $0 = status }
             await KubeResponder(channel: channel, keepAlive: false).status(status)
             return nil
         }
