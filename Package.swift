@@ -17,6 +17,11 @@ let package = Package(
         .library(name: "PostgresWireFuzzing", targets: ["PostgresWireFuzzing"]),
         // For the fuzz targets in Fuzz/ (a package of its own, so the normal build never sees them).
         .library(name: "KubeExecGatewayCore", targets: ["KubeExecGatewayCore"]),
+        .library(name: "SSHGatewayCore", targets: ["SSHGatewayCore"]),
+        .library(name: "GatewayPolicy", targets: ["GatewayPolicy"]),
+        .library(name: "GatewayMasking", targets: ["GatewayMasking"]),
+        .library(name: "GatewayConfig", targets: ["GatewayConfig"]),
+        .library(name: "GatewayIdentity", targets: ["GatewayIdentity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -239,6 +244,7 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/KubeExecGateway/Gateway",
             swiftSettings: strict

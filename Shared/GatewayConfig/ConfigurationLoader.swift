@@ -180,8 +180,14 @@ public struct ConfigurationLoader: Sendable {
                 }
                 if let maximum = child.int("max_unauthenticated", range: 1...100_000) { handshake.maximum = maximum }
                 if let perAddress = child.int("max_unauthenticated_per_address", range: 1...100_000) { handshake.maximumPerAddress = perAddress }
+                var upstreamTimeout = 15.0
+                if let timeout = child.duration("upstream_timeout") {
+                    if timeout >= 1 && timeout <= 600 { upstreamTimeout = timeout } else { child.error("expected between 1s and 10m", key: "upstream_timeout") }
+                }
                 guard let listen, let admin else { continue }
-                let endpoint = ServiceEndpoint(listen: listen, admin: admin, hostKeyFile: hostKey, heldRequestWait: heldRequestWait, handshake: handshake)
+                let endpoint = ServiceEndpoint(
+                    listen: listen, admin: admin, hostKeyFile: hostKey, heldRequestWait: heldRequestWait, handshake: handshake, upstreamTimeout: upstreamTimeout
+                )
                 switch kind {
                 case .postgres: settings.postgres = endpoint
                 case .ssh: settings.ssh = endpoint

@@ -119,13 +119,22 @@ public struct ServiceEndpoint: Sendable, Hashable {
     public var heldRequestWait: Double
     /// `handshake_timeout`, `max_unauthenticated`, `max_unauthenticated_per_address`.
     public var handshake: HandshakeLimits
+    /// `upstream_timeout`: how long the gateway's own connection to a target may take from
+    /// dialling until it is ready for the client (TCP, TLS, authentication); a target that
+    /// accepts and then says nothing is reported to the client as such, not waited on for ever.
+    /// Default 15 s.
+    public var upstreamTimeout: Double
 
-    public init(listen: HostPort, admin: HostPort, hostKeyFile: String? = nil, heldRequestWait: Double = 25, handshake: HandshakeLimits = HandshakeLimits()) {
+    public init(
+        listen: HostPort, admin: HostPort, hostKeyFile: String? = nil, heldRequestWait: Double = 25, handshake: HandshakeLimits = HandshakeLimits(),
+        upstreamTimeout: Double = 15
+    ) {
         self.listen = listen
         self.admin = admin
         self.hostKeyFile = hostKeyFile
         self.heldRequestWait = heldRequestWait
         self.handshake = handshake
+        self.upstreamTimeout = upstreamTimeout
     }
 }
 

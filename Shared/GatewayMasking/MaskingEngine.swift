@@ -99,10 +99,12 @@ public struct MaskingEngine: Sendable {
     }
 
     /// Copies `buffer[0..<limit]` into `output` with every match (all within the limit) replaced.
-    func apply(_ matches: [EntityScanner.Match], to buffer: UnsafeBufferPointer<UInt8>, upTo limit: Int, into output: inout [UInt8], hits: inout MaskingHits) {
-        var cursor = 0
-        for match in matches where match.range.upperBound <= limit {
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[cursor..<match.range.lowerBound]))
+    /// Appends `buffer[start..<limit]` with `matches` replaced. The bytes before `start` were
+    /// sent already: a match that began there has the rest of it replaced.
+    func apply(_ matches: [EntityScanner.Match], to buffer: UnsafeBufferPointer<UInt8>, from start: Int = 0, upTo limit: Int, into output: inout [UInt8], hits: inout MaskingHits) {
+        var cursor = start
+        for match in matches where match.range.upperBound <= limit && match.range.upperBound > start {
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[cursor..<max(cursor, match.range.lowerBound)]))
             output.append(contentsOf: placeholders[match.replacement])
             hits.record(names[match.replacement])
             cursor = match.range.upperBound

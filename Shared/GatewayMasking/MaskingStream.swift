@@ -10,6 +10,10 @@
 public struct MaskingStream: Sendable {
     let engine: MaskingEngine
     private var held: [UInt8] = []
+    /// How many of `held`'s first bytes were sent already: the trailing token a pause flush
+    /// sent because it looked like no value yet. It stays as context, so the rest of a value
+    /// whose start went out before a pause is still found and masked.
+    private var sent = 0
     private var previous: UInt8?
     /// A pause flush masked the start of what may be a sensitive value: the rest of that
     /// token, when it comes, is masked too (printing half a value, pausing, then the other
@@ -29,7 +33,7 @@ public struct MaskingStream: Sendable {
     }
 
     /// Bytes held back, waiting for the next chunk.
-    public var heldCount: Int { held.count }
+    public var heldCount: Int { held.count - sent }
 
     /// Takes the masking hits counted since the last call.
     public mutating func takeHits() -> MaskingHits {
@@ -52,12 +56,14 @@ public struct MaskingStream: Sendable {
             }
         }
         if held.isEmpty {
-            return process(buffer: chunk.assumingMemoryBound(to: UInt8.self))
+            return process(buffer: chunk.assumingMemoryBound(to: UInt8.self), alreadySent: 0)
         }
         var joined = held
         joined.append(contentsOf: chunk)
         held.removeAll(keepingCapacity: true)
-        return joined.withUnsafeBufferPointer { process(buffer: $0) }
+        let alreadySent = sent
+        sent = 0
+        return joined.withUnsafeBufferPointer { process(buffer: $0, alreadySent: alreadySent) }
     }
 
     public mutating func process(_ chunk: [UInt8]) -> [UInt8] {
@@ -66,13 +72,15 @@ public struct MaskingStream: Sendable {
 
     /// Emits everything held back (masking what it holds); the stream stays usable.
     public mutating func flush() -> [UInt8] {
-        guard !held.isEmpty else { return [] }
+        guard held.count > sent else { return [] }
         let pending = held
+        let alreadySent = sent
         held.removeAll(keepingCapacity: true)
+        sent = 0
         var output: [UInt8] = []
         pending.withUnsafeBufferPointer { buffer in
             let matches = engine.findMatches(buffer, previous: previous)
-            engine.apply(matches, to: buffer, upTo: buffer.count, into: &output, hits: &hits)
+            engine.apply(matches, to: buffer, from: alreadySent, upTo: buffer.count, into: &output, hits: &hits)
         }
         previous = pending.last
         return output
@@ -83,9 +91,22 @@ public struct MaskingStream: Sendable {
     /// its domain is complete, six or more digits, a key or token prefix) is masked rather
     /// than sent, and the rest of that token is masked when it comes.
     public mutating func flushAfterPause() -> [UInt8] {
-        guard !held.isEmpty else { return [] }
+        guard held.count > sent else { return [] }
         let found = held.withUnsafeBufferPointer { Self.partialValueStart($0, entities: engine.policy.entities) }
-        guard let (partial, kind) = found else { return flush() }
+        guard let (partial, kind) = found, partial >= sent else {
+            // Nothing that looks like the start of a value: everything goes out, and the
+            // trailing token is kept as context (`sent`), so that if it was the start of one
+            // after all (an IBAN's first characters, a card's first digits), the rest of it
+            // is masked when it comes.
+            let start = held.withUnsafeBufferPointer { Self.holdStart($0) }
+            let before = start > 0 ? held[start - 1] : previous
+            let tail = Array(held[start...])
+            let output = flush()
+            held = tail
+            sent = tail.count
+            previous = before
+            return output
+        }
         let tail = Array(held[partial...])
         held.removeSubrange(partial...)
         var output = flush()
@@ -138,7 +159,8 @@ public struct MaskingStream: Sendable {
     /// End of stream: same as `flush()`.
     public mutating func finish() -> [UInt8] { flush() }
 
-    private mutating func process(buffer: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    /// `alreadySent`: the first bytes of `buffer` went out before (context only).
+    private mutating func process(buffer: UnsafeBufferPointer<UInt8>, alreadySent: Int) -> [UInt8] {
         let n = buffer.count
         guard n > 0 else { return [] }
         var cut = Self.holdStart(buffer)
@@ -146,9 +168,16 @@ public struct MaskingStream: Sendable {
         for match in matches where match.range.lowerBound < cut && match.range.upperBound > cut {
             cut = match.range.upperBound
         }
+        if cut < alreadySent {
+            // Still one token with what was sent: keep it all as context, send nothing yet.
+            held.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[cut..<n]))
+            sent = alreadySent - cut
+            if cut > 0 { previous = buffer[cut - 1] }
+            return []
+        }
         var output: [UInt8] = []
-        output.reserveCapacity(cut)
-        engine.apply(matches.filter { $0.range.lowerBound < cut }, to: buffer, upTo: cut, into: &output, hits: &hits)
+        output.reserveCapacity(cut - alreadySent)
+        engine.apply(matches.filter { $0.range.lowerBound < cut }, to: buffer, from: alreadySent, upTo: cut, into: &output, hits: &hits)
         if cut < n { held.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[cut..<n])) }
         if cut > 0 { previous = buffer[cut - 1] }
         return output

@@ -17,7 +17,7 @@ final class AppendingFile {
     init(path: String, bufferLimit: Int = 64 * 1024) throws {
         self.path = path
         self.bufferLimit = bufferLimit
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RecordingError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
         descriptor = fd
     }

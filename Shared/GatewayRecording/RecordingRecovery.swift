@@ -19,7 +19,7 @@ public enum RecordingRecovery {
             guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue,
                   !FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(RecordingSeal.fileName)) else { continue }
             let lockPath = (folder as NSString).appendingPathComponent(SessionRecorder.lockName)
-            let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+            let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             guard lock >= 0 else { continue }
             defer { close(lock) }
             // Someone is still recording here.

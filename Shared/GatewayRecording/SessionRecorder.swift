@@ -51,9 +51,9 @@ public final class SessionRecorder: Sendable {
         fileSync: @escaping @Sendable (Int32) -> Void
     ) throws {
         let folder = (directory as NSString).appendingPathComponent(meta.sessionID)
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let lockPath = (folder as NSString).appendingPathComponent(Self.lockName)
-        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
             throw RecordingError.io("cannot lock \(lockPath)")
         }

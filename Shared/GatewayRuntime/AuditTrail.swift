@@ -99,7 +99,7 @@ public final class AuditTrail: Sendable {
         line.append(UInt8(ascii: "\n"))
         lock.withLock { _ in
             if !FileManager.default.fileExists(atPath: fallbackPath) {
-                _ = FileManager.default.createFile(atPath: fallbackPath, contents: nil, attributes: [.posixPermissions: 0o640])
+                _ = FileManager.default.createFile(atPath: fallbackPath, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             guard let handle = FileHandle(forWritingAtPath: fallbackPath) else { return }
             defer { try? handle.close() }

@@ -94,7 +94,11 @@ public enum GatewayMain {
         _ service: ServiceKind, configuration: GatewayConfiguration, endpoint: ServiceEndpoint, instanceID: String,
         logger: Logger, listener makeListener: ListenerFactory
     ) async throws {
-        try FileManager.default.createDirectory(atPath: configuration.recordings.directory, withIntermediateDirectories: true)
+        // Everything the gateway creates (recordings, the SQLite store, the audit fallback file,
+        // a generated host key) is its owner's alone: recordings hold query results and
+        // terminal streams.
+        umask(0o077)
+        try FileManager.default.createDirectory(atPath: configuration.recordings.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let signer = try configuration.recordings.signingKeyFile.map { try RecordingSigner(pemFile: $0) }
         let recovered = RecordingRecovery.recover(directory: configuration.recordings.directory, signer: signer)
         if !recovered.isEmpty {

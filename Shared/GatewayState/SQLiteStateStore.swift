@@ -28,7 +28,7 @@ public final class SQLiteStateStore: StateStore {
     /// file or migrates it, across every gateway process on the host.
     private static func exclusively<T>(_ path: String, _ body: () throws -> T) throws -> T {
         let lockPath = path + ".setup-lock"
-        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lock >= 0 else { throw StateStoreError.setupLock("cannot open \(lockPath)") }
         defer { _ = Glibc.close(lock) }
         while flock(lock, LOCK_EX) != 0 {

@@ -13,6 +13,8 @@ public final class GatewayProcess: @unchecked Sendable {
     let environment: [String: String]
     /// Exit status `stop()` reports when the gateway's log or recordings hold a credential.
     public static let leakedSecretStatus: Int32 = 97
+    /// An admin's token, so `stop()` can sweep the admin API's answers too (set by fixtures).
+    public var sweepToken: String?
 
     /// Starts `binary --config configPath` and waits until its admin endpoint answers.
     public static func start(binary: String, configPath: String, adminPort: Int, environment: [String: String] = [:]) async throws -> GatewayProcess {
@@ -51,13 +53,31 @@ public final class GatewayProcess: @unchecked Sendable {
     /// 0 when the log or the recordings hold a credential (`SecretSweep`, printed), so every
     /// test that expects a clean stop checks that nothing leaked.
     public func stop(timeout: Duration = .seconds(10)) async -> Int32 {
+        let outputs = await answers()
         let status = await terminate(timeout: timeout)
-        let findings = SecretSweep.findings(configPath: configPath, environment: environment, logPath: logPath)
+        let findings = SecretSweep.findings(configPath: configPath, environment: environment, logPath: logPath, outputs: outputs)
         guard findings.isEmpty else {
             FileHandle.standardError.write(Data(("secret sweep of \(configPath): " + findings.joined(separator: "; ") + "\n").utf8))
             return status == 0 ? Self.leakedSecretStatus : status
         }
         return status
+    }
+
+    /// What the running gateway answers on its admin address, for the sweep: `/metrics`, and
+    /// with `sweepToken` every listing of the admin API.
+    private func answers() async -> [String: String] {
+        guard process.isRunning, let port = URL(string: adminURL)?.port else { return [:] }
+        var paths = ["/metrics", "/readyz"]
+        if sweepToken != nil {
+            paths += ["/api/sessions?status=all", "/api/audit?limit=10000", "/api/reviews?status=all", "/api/recordings"]
+        }
+        var outputs: [String: String] = [:]
+        for path in paths {
+            if let response = try? await HTTPProbe.get(host: "127.0.0.1", port: port, path: path, token: path.hasPrefix("/api/") ? sweepToken : nil) {
+                outputs["the admin answer to \(path)"] = response.text
+            }
+        }
+        return outputs
     }
 
     private func terminate(timeout: Duration) async -> Int32 {

@@ -14,8 +14,8 @@ public enum HTTPProbe {
         public func json() -> Any? { try? JSONSerialization.jsonObject(with: body) }
     }
 
-    public static func get(host: String, port: Int, path: String, token: String? = nil) async throws -> Response {
-        try await send(host: host, port: port, method: .GET, path: path, token: token, body: nil)
+    public static func get(host: String, port: Int, path: String, token: String? = nil, headers: [String: String] = [:]) async throws -> Response {
+        try await send(host: host, port: port, method: .GET, path: path, token: token, body: nil, extraHeaders: headers)
     }
 
     public static func post(host: String, port: Int, path: String, token: String? = nil, json: [String: String]? = nil) async throws -> Response {
@@ -23,7 +23,7 @@ public enum HTTPProbe {
         return try await send(host: host, port: port, method: .POST, path: path, token: token, body: body)
     }
 
-    public static func send(host: String, port: Int, method: HTTPMethod, path: String, token: String?, body: Data?) async throws -> Response {
+    public static func send(host: String, port: Int, method: HTTPMethod, path: String, token: String?, body: Data?, extraHeaders: [String: String] = [:]) async throws -> Response {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(2))
             .connect(host: host, port: port) { channel in
@@ -37,6 +37,7 @@ public enum HTTPProbe {
             headers.add(name: "Host", value: "\(host):\(port)")
             headers.add(name: "Connection", value: "close")
             if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+            for (name, value) in extraHeaders { headers.add(name: name, value: value) }
             if let body {
                 headers.add(name: "Content-Type", value: "application/json")
                 headers.add(name: "Content-Length", value: "\(body.count)")

@@ -1,13 +1,15 @@
 import Foundation
 
-/// Looks for the credentials a gateway holds in everything it wrote: its log and the
-/// recordings under its configuration's `recordings.dir`. The credentials are read from the
+/// Looks for the credentials a gateway holds in everything it wrote or answered: its log, the
+/// recordings under its configuration's `recordings.dir`, its SQLite state store (audit events,
+/// reviews, sessions) and what the caller collected of its metrics and admin API responses. The credentials are read from the
 /// configuration itself (the contents of every `token_file`, `password_file` and
 /// `private_key_file`, the values of every `password_env` and `secret_env` variable), plus any
-/// OIDC token (a JWT) in the log. A finding names the credential's key and where it was seen,
+/// OIDC token (a JWT) anywhere. A finding names the credential's key and where it was seen,
 /// never the value.
 public enum SecretSweep {
-    public static func findings(configPath: String, environment: [String: String], logPath: String) -> [String] {
+    /// `outputs`: more of what the gateway answered (its metrics, admin API responses), by name.
+    public static func findings(configPath: String, environment: [String: String], logPath: String, outputs: [String: String] = [:]) -> [String] {
         guard let yaml = try? String(contentsOfFile: configPath, encoding: .utf8) else { return [] }
         var secrets: [(name: String, value: String)] = []
         for (key, value) in Self.values(in: yaml, keys: ["token_file", "password_file", "private_key_file"]) {
@@ -22,16 +24,27 @@ public enum SecretSweep {
             if let value = environment[name] ?? ProcessInfo.processInfo.environment[name], value.count >= 6 { secrets.append(("\(key) \(name)", value)) }
         }
         var findings: [String] = []
-        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        for secret in secrets where log.contains(secret.value) { findings.append("the log holds the value of \(secret.name)") }
-        if log.range(of: #"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#, options: .regularExpression) != nil {
-            findings.append("the log holds a JWT")
+        func sweep(_ text: String, _ place: String) {
+            for secret in secrets where text.contains(secret.value) { findings.append("\(place) holds the value of \(secret.name)") }
+            if text.range(of: #"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#, options: .regularExpression) != nil {
+                findings.append("\(place) holds a JWT")
+            }
         }
+        sweep((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "", "the log")
+        for (name, text) in outputs.sorted(by: { $0.key < $1.key }) { sweep(text, name) }
         if let recordings = Self.values(in: yaml, keys: ["dir"]).first?.1,
            let files = FileManager.default.enumerator(atPath: recordings)?.allObjects as? [String] {
             for file in files {
-                guard let text = try? String(contentsOfFile: recordings + "/" + file, encoding: .utf8) else { continue }
-                for secret in secrets where text.contains(secret.value) { findings.append("recording \(file) holds the value of \(secret.name)") }
+                guard let data = FileManager.default.contents(atPath: recordings + "/" + file) else { continue }
+                sweep(String(decoding: data, as: UTF8.self), "recording \(file)")
+            }
+        }
+        // The state store's file (audit events, reviews, sessions), with its write-ahead log.
+        if let url = Self.values(in: yaml, keys: ["url"]).first(where: { $0.1.hasPrefix("sqlite://") })?.1 {
+            let path = String(url.dropFirst("sqlite://".count))
+            for file in [path, path + "-wal"] {
+                guard let data = FileManager.default.contents(atPath: file) else { continue }
+                sweep(String(decoding: data, as: UTF8.self), "the state store \((file as NSString).lastPathComponent)")
             }
         }
         return findings

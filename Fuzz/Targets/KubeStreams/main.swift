@@ -1,3 +1,4 @@
+import FuzzDriver
 import KubeExecGatewayCore
 import Foundation
 import NIOCore
@@ -8,8 +9,7 @@ import NIOCore
 /// is a bug; thrown errors are the expected answer to garbage. Invariants are checked too: an
 /// encoded frame decodes to itself, and the session never asks to send more than it was fed
 /// plus its own bounded frames.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func kubeStreamsFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func kubeStreamsFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     for kind in KubeStreamProtocol.allCases {
         for text in [false, true] {
@@ -41,13 +41,4 @@ public func kubeStreamsFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable's own `main`; libFuzzer's driver is entered from it.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-var arguments = CommandLine.argc
-var vector = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&arguments, &vector, kubeStreamsFuzz))
+runFuzzer(kubeStreamsFuzz)

@@ -69,7 +69,7 @@ struct KubeAPIProxy: Sendable {
                 message: "access gateway: exec and attach need a stream upgrade (WebSocket or SPDY/3.1) on a connection's first request"
             ))
         }
-        switch await gate.decide(kube, justification: request.head.headers.first(name: "x-gateway-reason"), wait: holdWait) {
+        switch await gate.decide(kube, query: queryText, body: request.body, justification: request.head.headers.first(name: "x-gateway-reason"), wait: holdWait) {
         case .refuse(let status):
             return await responder.status(status)
         case .forward:

@@ -7,6 +7,7 @@ import GatewayRuntime
 import GatewaySession
 import GatewayState
 import KubeExecGatewayCore
+import NIOCore
 import Synchronization
 
 /// The decision on one Kubernetes API request, spoken as a `Status`: `api_passthrough`
@@ -36,7 +37,8 @@ struct KubeRequestGate {
         APIRequest(verb: kube.verb, resource: kube.isResourceRequest ? kube.resourcePath : (kube.nonResourcePath ?? "/"), namespace: kube.namespace, name: kube.name)
     }
 
-    func decide(_ kube: KubeRequest, justification: String?, wait: Duration) async -> Outcome {
+    /// `query` and `body` are the request's own: a held request's review names them (`ReviewedAPIRequest`).
+    func decide(_ kube: KubeRequest, query: Substring = "", body: ByteBuffer = ByteBuffer(), justification: String?, wait: Duration) async -> Outcome {
         let request = Self.apiRequest(kube)
         var decision = environment.policy.decide(.api(request), by: identity, on: connection.policy)
         if case .allow = decision, let refusal = passthroughRefusal(kube) {
@@ -48,7 +50,8 @@ struct KubeRequestGate {
         case .refuse(_, let message, _):
             return .refuse(.failure(code: 403, reason: "Forbidden", message: "access gateway: \(message)"))
         case .hold(let rule):
-            return await hold(request, rule: rule, justification: justification, wait: wait)
+            let command = ReviewedAPIRequest.command(request, query: query, body: body, masking: MaskingEngine(policy: connection.masking))
+            return await hold(command, rule: rule, justification: justification, wait: wait)
         }
     }
 
@@ -117,13 +120,13 @@ struct KubeRequestGate {
         }
     }
 
-    /// An approved, unused `grant: once` review of this very request by this requester,
-    /// decided within the rule's timeout, marked used; nil when there is none (or another
-    /// instance used it first: the store's compare-and-set decides).
-    private func consumeApproval(of request: APIRequest, rule: ApprovalRule) async -> Review? {
+    /// An approved, unused `grant: once` review of this very request (query and body included)
+    /// by this requester, decided within the rule's timeout, marked used; nil when there is none
+    /// (or another instance used it first: the store's compare-and-set decides).
+    private func consumeApproval(of command: String, rule: ApprovalRule) async -> Review? {
         guard let approved = try? await environment.store.reviews(status: .approved) else { return nil }
         let candidates = approved.filter { review in
-            review.requester.subject == identity.subject && review.connection == connection.name && review.command == request.summary
+            review.requester.subject == identity.subject && review.connection == connection.name && review.command == command
                 && review.rule == rule.name && review.grantWindow == nil && review.consumedAt == nil
                 && (review.decidedAt.map { Date().timeIntervalSince($0) < rule.timeout } ?? false)
         }
@@ -138,11 +141,11 @@ struct KubeRequestGate {
         return (try? await environment.store.update(used)) ?? false
     }
 
-    private func hold(_ request: APIRequest, rule: ApprovalRule, justification: String?, wait: Duration) async -> Outcome {
+    private func hold(_ command: String, rule: ApprovalRule, justification: String?, wait: Duration) async -> Outcome {
         // Approved after an earlier try of this very request was answered: it passes, once,
         // whichever instance it reaches (the use is stored with the review).
-        if let review = await consumeApproval(of: request, rule: rule) {
-            environment.audit.enqueue(.allow, identity: identity, connection: connection.name, command: request.summary, rule: rule.name, detail: "approved in review \(review.id)")
+        if let review = await consumeApproval(of: command, rule: rule) {
+            environment.audit.enqueue(.allow, identity: identity, connection: connection.name, command: command, rule: rule.name, detail: "approved in review \(review.id)")
             return .forward
         }
         let gate = ApprovalGate(
@@ -158,7 +161,7 @@ struct KubeRequestGate {
                 if !answered.exchange(true) { continuation.resume(returning: value) }
             }
             Task {
-                answer(await gate.hold(request.summary, rule: rule, justification: justification, recorder: recorder, tell: { review in
+                answer(await gate.hold(command, rule: rule, justification: justification, recorder: recorder, tell: { review in
                     _ = pending.exchange(gate.pendingMessage(review, rule: rule))
                 }, isClientConnected: { true }))
             }

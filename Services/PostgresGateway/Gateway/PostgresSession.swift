@@ -202,12 +202,17 @@ final class PostgresSession: Sendable {
             return
         }
 
+        // Dialling, TLS, authentication and the masked-column lookup, within upstream_timeout.
+        let deadline = UpstreamDeadline(seconds: environment.endpoint.upstreamTimeout, on: client.eventLoop)
+        defer { deadline.finish() }
+        let upstreamName = "the upstream database at \(upstream.host):\(upstream.port)"
         let upstreamStartup: StartupChannel
         do {
-            upstreamStartup = try await UpstreamConnection.connect(upstream, on: client.eventLoop)
+            upstreamStartup = try await UpstreamConnection.connect(upstream, on: client.eventLoop, opened: deadline.attach)
         } catch {
-            await environment.audit.record(.error, identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
-            await refuse(outbound, code: error.code, "access gateway: \(error.message)")
+            let message = deadline.reason(for: error.message, target: upstreamName)
+            await environment.audit.record(.error, identity: identity, connection: connection.name, detail: message, clientAddress: clientAddress)
+            await refuse(outbound, code: error.code, "access gateway: \(message)")
             return
         }
         let upstreamChannel = upstreamStartup.channel
@@ -218,8 +223,9 @@ final class PostgresSession: Sendable {
         do {
             started = try await UpstreamConnection.authenticate(&upstreamReader, upstreamStartup.writer, upstream: upstream, clientParameters: parameters)
         } catch let failure as UpstreamConnection.Failure {
-            await environment.audit.record(.error, identity: identity, connection: connection.name, detail: failure.message, clientAddress: clientAddress)
-            await refuse(outbound, code: failure.code, "access gateway: \(failure.message)")
+            let message = deadline.reason(for: failure.message, target: upstreamName)
+            await environment.audit.record(.error, identity: identity, connection: connection.name, detail: message, clientAddress: clientAddress)
+            await refuse(outbound, code: failure.code, "access gateway: \(message)")
             return
         }
         // A role or database default can turn standard_conforming_strings off before the
@@ -237,11 +243,13 @@ final class PostgresSession: Sendable {
             do {
                 maskedSources = try await UpstreamConnection.maskedColumnSources(names: connection.masking.columns, &upstreamReader, upstreamStartup.writer)
             } catch {
-                await environment.audit.record(.error, identity: identity, connection: connection.name, detail: error.message, clientAddress: clientAddress)
-                await refuse(outbound, code: error.code, "access gateway: \(error.message)")
+                let message = deadline.reason(for: error.message, target: upstreamName)
+                await environment.audit.record(.error, identity: identity, connection: connection.name, detail: message, clientAddress: clientAddress)
+                await refuse(outbound, code: error.code, "access gateway: \(message)")
                 return
             }
         }
+        deadline.finish()
         let target = CancelKeyRegistry.Target(host: upstream.host, port: upstream.port, processID: started.processID, secretKey: started.secretKey)
         cancelTarget.withLock { $0 = target }
         let key = cancelKeys.register(target)

@@ -23,7 +23,8 @@ struct UpstreamConnection {
     }
 
     /// Connects on `eventLoop`: the client's, so both directions of a session share one thread.
-    static func connect(_ upstream: PostgresUpstream, on eventLoop: any EventLoop) async throws(Failure) -> StartupChannel {
+    /// `opened` is given the channel as soon as it is dialled (the start-up deadline closes it).
+    static func connect(_ upstream: PostgresUpstream, on eventLoop: any EventLoop, opened: (any Channel) -> Void = { _ in }) async throws(Failure) -> StartupChannel {
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
@@ -33,6 +34,7 @@ struct UpstreamConnection {
         } catch {
             throw Failure(code: "08006", message: "cannot connect to the upstream database at \(upstream.host):\(upstream.port): \(error)")
         }
+        opened(channel)
         do {
             if upstream.tls != .disable {
                 try await negotiateTLS(channel, upstream)

@@ -1,3 +1,5 @@
+import GatewayMasking
+import GatewayPolicy
 import PostgresWireFuzzing
 import Testing
 
@@ -32,5 +34,53 @@ struct FuzzRegressionTests {
     @Test(arguments: textInputs)
     func policyAndMaskingSurvive(_ input: String) {
         Array(input.utf8).withUnsafeBytes { FuzzEntryPoints.policyAndMasking($0) }
+    }
+}
+
+/// Inputs libFuzzer found that broke an invariant, kept with the outcome they must have.
+@Suite("Fuzz findings")
+struct FuzzFindingTests {
+    /// fuzz-masking: an IBAN whose first characters went out at a pause flush (they looked like
+    /// no value yet) came through whole, its rest arriving in the next chunk. Now the token a
+    /// pause sent stays as context and the rest of the value is masked. The same for a card
+    /// cut after five digits.
+    @Test(arguments: [("DE89370", "400440532013000"), ("4111 1", "111 1111 1111"), ("alice.sm", "ith@example.com")])
+    func aValueCutByAPauseFlushDoesNotComeThrough(first: String, rest: String) {
+        let engine = MaskingEngine(policy: MaskingPolicy(entities: Set(MaskingEntity.allCases)))
+        var stream = engine.makeStream()
+        var output = stream.process(Array("\u{7}\n\(first)".utf8))
+        output += stream.flushAfterPause()
+        output += stream.process(Array("\(rest)\n".utf8))
+        output += stream.finish()
+        let text = String(decoding: output, as: UTF8.self)
+        #expect(!text.contains(first + rest), "\(text)")
+        #expect(text.hasPrefix("\u{7}\n"))
+        #expect(stream.takeHits().total >= 1)
+        // Output that is no value passes whole through the same pauses.
+        var plain = engine.makeStream()
+        var passed = plain.process(Array("building tar".utf8))
+        passed += plain.flushAfterPause()
+        passed += plain.process(Array("get done\n".utf8))
+        passed += plain.finish()
+        #expect(String(decoding: passed, as: UTF8.self) == "building target done\n")
+    }
+
+    /// fuzz-sql-policy (first version of its invariant): a query of one invalid UTF-8 byte
+    /// (0xD8, read as U+FFFD) is a statement with no finding. That is by design: the grammar
+    /// rejects it and it names no word any decided construct needs, so the server rejects it
+    /// too. The invariant is now "classified, opaque, or rejected by the grammar".
+    @Test func textTheGrammarRejectsWithoutADecidedWordHasNoFinding() {
+        let text = String(decoding: [0xD8], as: UTF8.self)
+        let analyzed = SQLAnalyzer.analyze(text)
+        #expect(analyzed.count == 1)
+        for statement in analyzed {
+            #expect(statement.findings.kinds.isEmpty && statement.findings.opaque.isEmpty)
+            guard case .failure = PgQuery.parse(statement.text) else {
+                Issue.record("the grammar accepts \(statement.text.debugDescription)")
+                continue
+            }
+        }
+        // With a word a decided construct needs, the same rejected text is opaque.
+        #expect(SQLAnalyzer.analyze(text + " drop").allSatisfy { !$0.findings.opaque.isEmpty })
     }
 }

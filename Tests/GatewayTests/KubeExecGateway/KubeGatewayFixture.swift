@@ -96,6 +96,7 @@ struct KubeGatewayFixture {
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(binary: "kube-exec-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort)
+        gateway.sweepToken = try idp.token(subject: "secret-sweep", groups: ["security"])
         return KubeGatewayFixture(idp: idp, gateway: gateway, standIn: standIn, directory: directory, port: port, adminPort: adminPort)
     }
 
@@ -136,11 +137,11 @@ struct KubeGatewayFixture {
 
     /// A request as a client library sends it (curl, with the agent's token): the status and
     /// the JSON body.
-    func curl(_ path: String, method: String = "GET", headers: [String] = [], body: String? = nil) throws -> (status: Int, body: [String: Any]) {
+    func curl(_ path: String, method: String = "GET", headers: [String] = [], body: String? = nil, port: Int? = nil) throws -> (status: Int, body: [String: Any]) {
         var arguments = ["-s", "-X", method, "--cacert", directory + "/tls.crt", "-H", "Authorization: Bearer \(try agentToken())", "-w", "\n%{http_code}"]
         for header in headers { arguments += ["-H", header] }
         if let body { arguments += ["--data-binary", body] }
-        let output = try ProcessRunner.run("/usr/bin/curl", arguments + ["https://127.0.0.1:\(port)\(path)"])
+        let output = try ProcessRunner.run("/usr/bin/curl", arguments + ["https://127.0.0.1:\(port ?? self.port)\(path)"])
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
         let json = (try? JSONSerialization.jsonObject(with: Data(lines.dropLast().joined(separator: "\n").utf8))) as? [String: Any]
         return (Int(lines.last ?? "") ?? 0, json ?? [:])

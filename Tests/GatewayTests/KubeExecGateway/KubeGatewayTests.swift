@@ -191,7 +191,10 @@ struct KubeGatewayTests {
             let sre = try fixture.idp.token(subject: "sre-1", email: "sre@example.com", groups: ["sre"])
             let pending = try #require(try await HTTPProbe.pendingReview(adminPort: fixture.adminPort, token: sre))
             let id = try #require(pending["id"] as? String)
-            #expect(pending["command"] as? String == "patch deployments/scale/api -n prod")
+            // The reviewer sees what the request would do: its query and its body.
+            let command = pending["command"] as? String ?? ""
+            #expect(command.hasPrefix("patch deployments/scale/api -n prod ?"), "\(command)")
+            #expect(command.contains(#" body sha256:"#) && command.hasSuffix(#"{"spec":{"replicas":5}}"#), "\(command)")
             #expect(try fixture.standInRequests(containing: "/deployments/api/scale").allSatisfy { $0["method"] as? String != "PATCH" })
             #expect(try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(id)/approve", token: sre).status == 200)
             let result = try await held.value
@@ -219,10 +222,14 @@ struct KubeGatewayTests {
         let patches = { try fixture.standInRequests(containing: "/deployments/api/scale").filter { $0["method"] as? String == "PATCH" }.count }
         // A client library's request, with the reason it gives in X-Gateway-Reason: nobody
         // reviews it within held_request_wait (5 s here), so it is answered with a 403 naming the review.
-        let first = try fixture.curl(
-            "/connections/writable\(scale)", method: "PATCH",
-            headers: ["Content-Type: application/merge-patch+json", "X-Gateway-Reason: launch needs 5 replicas"], body: #"{"spec":{"replicas":5}}"#
-        )
+        let request = { (port: Int?) in
+            try fixture.curl(
+                "/connections/writable\(scale)", method: "PATCH",
+                headers: ["Content-Type: application/merge-patch+json", "X-Gateway-Reason: launch needs 5 replicas"], body: #"{"spec":{"replicas":5}}"#,
+                port: port
+            )
+        }
+        let first = try request(nil)
         #expect(first.status == 403, "\(first.body)")
         let message = first.body["message"] as? String ?? ""
         #expect(message.contains("is pending"), "\(message)")
@@ -233,17 +240,17 @@ struct KubeGatewayTests {
         let id = try #require(pending["id"] as? String)
         #expect(message.contains(id))
         #expect(pending["justification"] as? String == "launch needs 5 replicas")
-        // Approved through instance B's admin API; the retry reaches B and passes.
+        // Approved through instance B's admin API; the retry (the same request) reaches B and passes.
         #expect(try await HTTPProbe.post(host: "127.0.0.1", port: b.adminPort, path: "/api/reviews/\(id)/approve", token: sre).status == 200)
-        let patch = ["patch", "deployment", "api", "-n", "prod", "--subresource=scale", "--type=merge", "-p", #"{"spec":{"replicas":5}}"#]
-        let retried = try fixture.kubectl(patch, connection: "writable", port: b.port)
-        #expect(retried.status == 0, "\(retried.output)")
+        let retried = try request(b.port)
+        #expect(retried.status == 200, "\(retried.body)")
         #expect(try patches() == 1)
         // The grant was for one use: the same request on instance A is held again.
-        let again = try fixture.kubectl(patch, connection: "writable")
-        #expect(again.status != 0)
-        #expect(again.output.contains("is pending"), "\(again.output)")
-        #expect(!again.output.contains(id))
+        let again = try request(nil)
+        #expect(again.status == 403)
+        let refusal = again.body["message"] as? String ?? ""
+        #expect(refusal.contains("is pending"), "\(refusal)")
+        #expect(!refusal.contains(id))
         #expect(try patches() == 1)
         let used = try #require(try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/reviews/\(id)", token: sre).json() as? [String: Any])
         #expect(used["consumed_at"] != nil)

@@ -65,6 +65,7 @@ struct GuardedPostgresFixture {
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(binary: "postgres-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort)
+        gateway.sweepToken = try idp.token(subject: "secret-sweep", groups: ["security"])
         return GuardedPostgresFixture(idp: idp, postgres: postgres, gateway: gateway, directory: directory, port: port, database: database)
     }
 

@@ -15,7 +15,9 @@ struct PostgresGatewayFixture {
     let database: String
 
     /// `service`: more keys of the postgres service (`handshake_timeout: 2s, ...`).
-    static func start(maxRows: Int = 1000, tls: Bool = false, webhook: String? = nil, service: String? = nil) async throws -> PostgresGatewayFixture {
+    /// `stalledPort`: adds connection `orders-stalled` whose upstream is at that port (a target
+    /// that accepts and never answers, started by the test).
+    static func start(maxRows: Int = 1000, tls: Bool = false, webhook: String? = nil, service: String? = nil, stalledPort: Int? = nil) async throws -> PostgresGatewayFixture {
         let postgres = try TemporaryPostgres.shared()
         let database = "gw_\(UUID().uuidString.prefix(8).lowercased())"
         try postgres.sql("CREATE DATABASE \(database)")
@@ -71,13 +73,14 @@ struct PostgresGatewayFixture {
             services:
               postgres: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort)\(service.map { ", " + $0 } ?? "") }
             connections:
-            \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))\(connection("orders-tls-prefer", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "prefer"))\(connection("orders-tls-require", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "require"))\(connection("orders-tls-verify", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: postgres.certificateFile ?? "/nonexistent"))\(connection("orders-tls-wrong-ca", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: "\(directory)/other-ca.crt"))\(connection("orders-idle", user: "scram_user", passwordEnv: "SCRAM_PW", idle: "2s"))
+            \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))\(connection("orders-tls-prefer", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "prefer"))\(connection("orders-tls-require", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "require"))\(connection("orders-tls-verify", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: postgres.certificateFile ?? "/nonexistent"))\(connection("orders-tls-wrong-ca", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: "\(directory)/other-ca.crt"))\(connection("orders-idle", user: "scram_user", passwordEnv: "SCRAM_PW", idle: "2s"))\(stalledPort.map { connection("orders-stalled", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: $0) } ?? "")
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(
             binary: "postgres-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort,
             environment: ["SCRAM_PW": "scram-pass", "MD5_PW": "md5-pass", "HOOK_SECRET": "hook-secret"]
         )
+        gateway.sweepToken = try idp.token(subject: "secret-sweep", groups: ["security"])
         return PostgresGatewayFixture(idp: idp, postgres: postgres, gateway: gateway, directory: directory, port: port, adminPort: adminPort, database: database)
     }
 

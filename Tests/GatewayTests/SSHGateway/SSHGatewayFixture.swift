@@ -96,6 +96,7 @@ struct SSHGatewayFixture {
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(binary: "ssh-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort)
+        gateway.sweepToken = try idp.token(subject: "secret-sweep", groups: ["security"])
         return SSHGatewayFixture(idp: idp, sshd: sshd, gateway: gateway, directory: directory, port: port, adminPort: adminPort, dropper: dropper)
     }
 
