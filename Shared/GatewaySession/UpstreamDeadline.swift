@@ -11,11 +11,11 @@ public final class UpstreamDeadline: Sendable {
         var channel: (any Channel)?
         var expired = false
         var finished = false
+        var scheduled: Scheduled<Void>?
     }
 
     public let seconds: Double
     private let state = Mutex(State())
-    private let task: Mutex<Scheduled<Void>?> = Mutex(nil)
 
     public init(seconds: Double, on eventLoop: any EventLoop) {
         self.seconds = seconds
@@ -23,7 +23,7 @@ public final class UpstreamDeadline: Sendable {
             guard let self else { return }
             self.expire()
         }
-        task.withLock { $0 = scheduled }
+        state.withLock { $0.scheduled = scheduled }
     }
 
     /// The target's channel, once dialled: closed if the deadline has passed or passes.
@@ -37,8 +37,12 @@ public final class UpstreamDeadline: Sendable {
 
     /// The start-up is over (ready or failed on its own): the deadline no longer applies.
     public func finish() {
-        state.withLock { $0.finished = true; $0.channel = nil }
-        task.withLock { $0?.cancel() }
+        let scheduled = state.withLock { state -> Scheduled<Void>? in
+            state.finished = true
+            state.channel = nil
+            return state.scheduled
+        }
+        scheduled?.cancel()
     }
 
     public var hasExpired: Bool { state.withLock { $0.expired } }
