@@ -52,11 +52,14 @@ struct GatewayKillTests {
         let fixture = try await PostgresGatewayFixture.start()
         let client = try ProcessRunner.spawn(
             [fixture.psql, "-X", "-At", "host=127.0.0.1 port=\(fixture.port) dbname=orders user=agent sslmode=disable",
-             "-c", "SELECT 'before-the-kill'", "-c", "SELECT pg_sleep(30)"],
+             "-c", "SELECT 'before-the-kill'", "-c", "SELECT pg_sleep(30) AS held_through_the_kill"],
             environment: ["PGPASSWORD": try fixture.agentToken()], output: fixture.directory + "/client.out"
         )
         defer { ProcessRunner.stop(client) }
-        let session = try #require(try await Self.recordingSession(in: fixture.directory + "/recordings", holding: "pg_sleep(30)"))
+        let session = try #require(try await Self.recordingSession(in: fixture.directory + "/recordings", holding: "held_through_the_kill"))
+        // The server goes on sleeping after the gateway dies: ended here, so no other test on
+        // the shared PostgreSQL counts it (ctrlCInPsqlCancelsTheUpstreamQuery counts pg_sleep(30)).
+        defer { _ = try? fixture.direct("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%held_through_the_kill%' AND pid <> pg_backend_pid()") }
         try await Self.killRestartAndCheck(
             fixture.gateway, binary: "postgres-gateway", configPath: fixture.directory + "/gateway.yaml", adminPort: fixture.adminPort,
             recordings: fixture.directory + "/recordings", session: session, fragment: "before-the-kill", idp: fixture.idp,
