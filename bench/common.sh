@@ -69,9 +69,11 @@ YAML
 # (scale 10) on $pgport, pgbouncer in session mode on $bouncerport, and postgres-gateway on
 # $gwport with two guardrails, column masking plus all eight detectors, and recording.
 # RECORD=false, MASKING=off and GUARDRAILS=off switch those off. Sets $token (the agent's).
+# For many clients: PG_MAX_CONNECTIONS (100), BOUNCER_CLIENTS (100) and BOUNCER_POOL (20), and
+# SERVICE_EXTRA (appended to the gateway's service line, e.g. its handshake caps).
 start_pgbench_paths() {
   bouncerport=$(freeport)
-  start_postgres "-c max_connections=100"
+  start_postgres "-c max_connections=${PG_MAX_CONNECTIONS:-100}"
   PGPASSWORD=bench pgbench -i -s 10 -q -h 127.0.0.1 -p $pgport -U bench bench >/dev/null 2>&1
   cat > "$work/pgbouncer.ini" <<INI
 [databases]
@@ -82,8 +84,8 @@ listen_port = $bouncerport
 auth_type = plain
 auth_file = $work/userlist.txt
 pool_mode = session
-max_client_conn = 100
-default_pool_size = 20
+max_client_conn = ${BOUNCER_CLIENTS:-100}
+default_pool_size = ${BOUNCER_POOL:-20}
 logfile = $work/pgbouncer.log
 pidfile = $work/pgbouncer.pid
 unix_socket_dir =
@@ -99,7 +101,7 @@ INI
       - { name: no-drop, pattern: '(?i)\\bdrop\\s+(table|schema|database)\\b' }
       - { name: no-unbounded-delete, statement: delete_without_where }"
   [ "${GUARDRAILS:-on}" = off ] && guardrails="    guardrails: []"
-  gateway_yaml "postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport }"
+  gateway_yaml "postgres: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport${SERVICE_EXTRA:-} }"
   postgres_connection
   cat >> "$work/gateway.yaml" <<YAML
 $guardrails
@@ -118,4 +120,71 @@ start_bare_relay() {
   .build/release/gateway-bench relay $relayport $pgport > "$work/relay.log" 2>&1 &
   echo $! > "$work/relay.pid"
   for _ in $(seq 50); do grep -q 'bare relay on' "$work/relay.log" 2>/dev/null && break; sleep 0.1; done
+}
+
+# start_ssh_paths: an OpenSSH server on $sshport and ssh-gateway on $gwport in front of it
+# (connection "bench", a guardrail, recording unless RECORD=false; SERVICE_EXTRA appended to
+# the service line), and the client command lines of three paths as arrays: direct,
+# jump (OpenSSH as a ProxyJump host) and gateway (the token as the password via askpass).
+start_ssh_paths() {
+  swift build -c release --product ssh-gateway >/dev/null
+  sshport=$(freeport)
+  mkdir -p /run/sshd && chmod 755 /run/sshd
+
+  ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$work/gateway_key"
+  cat "$work/client_key.pub" "$work/gateway_key.pub" > "$work/authorized_keys"
+  cat > "$work/sshd_config" <<CONF
+Port $sshport
+ListenAddress 127.0.0.1
+HostKey $work/host_key
+PidFile $work/sshd-own.pid
+AuthorizedKeysFile $work/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+PermitRootLogin prohibit-password
+AllowTcpForwarding yes
+MaxStartups ${SSHD_MAX_STARTUPS:-100}
+CONF
+  /usr/sbin/sshd -D -e -f "$work/sshd_config" 2> "$work/sshd.log" &
+  echo $! > "$work/sshd.pid"
+
+  start_idp
+  gateway_yaml "ssh: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport, host_key_file: $work/gateway_host_key${SERVICE_EXTRA:-} }"
+  cat >> "$work/gateway.yaml" <<YAML
+  - name: bench
+    type: ssh
+    upstream: { host: 127.0.0.1, port: $sshport, user: $(id -un), private_key_file: $work/gateway_key, host_key: "$(cut -d' ' -f1,2 "$work/host_key.pub")" }
+    allow_groups: [agents]
+    guardrails: [{ name: no-rm-rf, pattern: 'rm\s+-[a-z]*r[a-z]*f' }]
+    record: ${RECORD:-true}
+YAML
+  start_gateway "${SSH_GATEWAY:-ssh-gateway}"
+
+  # Every path uses the cipher swift-nio-ssh offers, so the crypto work is the same.
+  common=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=no
+          -c aes128-gcm@openssh.com -o ControlMaster=no -o ControlPath=none)
+  printf '#!/bin/sh\ncat %s\n' "$work/tokens/agent.jwt" > "$work/askpass"; chmod 755 "$work/askpass"
+  direct=(ssh "${common[@]}" -i "$work/client_key" -o IdentitiesOnly=yes -p $sshport "$(id -un)@127.0.0.1")
+  # ProxyJump, spelled as the ProxyCommand it stands for, so the hop gets the same options.
+  jump=(ssh "${common[@]}" -i "$work/client_key" -o IdentitiesOnly=yes
+        -o "ProxyCommand=ssh ${common[*]} -i $work/client_key -o IdentitiesOnly=yes -W %h:%p -p $sshport $(id -un)@127.0.0.1"
+        -p $sshport "$(id -un)@127.0.0.1")
+  gateway=(env SSH_ASKPASS="$work/askpass" SSH_ASKPASS_REQUIRE=force ssh "${common[@]}" -o PreferredAuthentications=password -o PubkeyAuthentication=no -p $gwport bench@127.0.0.1)
+}
+
+# verify_recordings: waits (10 s at most) until every session folder in $work/recordings is
+# sealed, then verifies each with gatewayctl; sets $verified and $broken.
+verify_recordings() {
+  local open
+  for _ in $(seq 50); do
+    open=$(find "$work/recordings" -mindepth 1 -maxdepth 1 -type d | while read -r d; do [ -f "$d/seal.json" ] || echo "$d"; done | wc -l)
+    [ "$open" -eq 0 ] && break; sleep 0.2
+  done
+  verified=0; broken=0
+  for folder in "$work"/recordings/*/; do
+    if .build/release/gatewayctl recordings verify "$folder" >/dev/null 2>&1; then verified=$((verified + 1)); else broken=$((broken + 1)); fi
+  done
 }

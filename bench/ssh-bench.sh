@@ -8,52 +8,7 @@ size_mib=${1:-1024}
 commands=${2:-100}
 runs=${RUNS:-2}
 source "$(dirname "$0")/common.sh"
-swift build -c release --product ssh-gateway >/dev/null
-sshport=$(freeport)
-mkdir -p /run/sshd && chmod 755 /run/sshd
-
-ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
-ssh-keygen -q -t ed25519 -N '' -f "$work/gateway_key"
-cat "$work/client_key.pub" "$work/gateway_key.pub" > "$work/authorized_keys"
-cat > "$work/sshd_config" <<CONF
-Port $sshport
-ListenAddress 127.0.0.1
-HostKey $work/host_key
-PidFile $work/sshd-own.pid
-AuthorizedKeysFile $work/authorized_keys
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-PermitRootLogin prohibit-password
-AllowTcpForwarding yes
-MaxStartups 100
-CONF
-/usr/sbin/sshd -D -e -f "$work/sshd_config" 2> "$work/sshd.log" &
-echo $! > "$work/sshd.pid"
-
-start_idp
-gateway_yaml "ssh: { listen: 127.0.0.1:$gwport, admin: 127.0.0.1:$adminport, host_key_file: $work/gateway_host_key }"
-cat >> "$work/gateway.yaml" <<YAML
-  - name: bench
-    type: ssh
-    upstream: { host: 127.0.0.1, port: $sshport, user: $(id -un), private_key_file: $work/gateway_key, host_key: "$(cut -d' ' -f1,2 "$work/host_key.pub")" }
-    allow_groups: [agents]
-    guardrails: [{ name: no-rm-rf, pattern: 'rm\s+-[a-z]*r[a-z]*f' }]
-    record: ${RECORD:-true}
-YAML
-start_gateway "${SSH_GATEWAY:-ssh-gateway}"
-
-# Every path uses the cipher swift-nio-ssh offers, so the crypto work is the same.
-common=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=no
-        -c aes128-gcm@openssh.com -o ControlMaster=no -o ControlPath=none)
-printf '#!/bin/sh\ncat %s\n' "$work/tokens/agent.jwt" > "$work/askpass"; chmod 755 "$work/askpass"
-direct=(ssh "${common[@]}" -i "$work/client_key" -o IdentitiesOnly=yes -p $sshport "$(id -un)@127.0.0.1")
-# ProxyJump, spelled as the ProxyCommand it stands for, so the hop gets the same options.
-jump=(ssh "${common[@]}" -i "$work/client_key" -o IdentitiesOnly=yes
-      -o "ProxyCommand=ssh ${common[*]} -i $work/client_key -o IdentitiesOnly=yes -W %h:%p -p $sshport $(id -un)@127.0.0.1"
-      -p $sshport "$(id -un)@127.0.0.1")
-gateway=(env SSH_ASKPASS="$work/askpass" SSH_ASKPASS_REQUIRE=force ssh "${common[@]}" -o PreferredAuthentications=password -o PubkeyAuthentication=no -p $gwport bench@127.0.0.1)
+start_ssh_paths
 
 # A text file (base64), so the recording stores it as text, as it would a log being read.
 head -c $((size_mib * 1024 * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 > "$work/big.txt"

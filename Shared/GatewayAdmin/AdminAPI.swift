@@ -62,22 +62,34 @@ struct AdminAPI: Sendable {
 
     func readiness() async -> Response {
         var checks: [String: String] = [:]
+        var degraded: [String] = []
         var ready = true
-        await withTaskGroup(of: (String, String?).self) { group in
+        await withTaskGroup(of: (String, ReadinessCheck.Outcome).self) { group in
             for check in context.readiness {
-                group.addTask { (check.name, await check.check()) }
+                group.addTask { (check.name, await check.evaluate()) }
             }
-            for await (name, problem) in group {
-                checks[name] = problem ?? "ok"
-                if problem != nil { ready = false }
+            for await (name, outcome) in group {
+                switch outcome {
+                case .ok:
+                    checks[name] = "ok"
+                case .degraded(let warning):
+                    checks[name] = "degraded: \(warning)"
+                    degraded.append(name)
+                case .failing(let problem):
+                    checks[name] = problem
+                    ready = false
+                }
             }
         }
         struct Body: Encodable {
             var ready: Bool
             var service: String
             var checks: [String: String]
+            /// The checks that pass with a warning.
+            var degraded: [String]
         }
-        return JSONResponse.make(Body(ready: ready, service: context.service, checks: checks), status: ready ? .ok : .serviceUnavailable)
+        let body = Body(ready: ready, service: context.service, checks: checks, degraded: degraded.sorted())
+        return JSONResponse.make(body, status: ready ? .ok : .serviceUnavailable)
     }
 
     // MARK: - Reviews

@@ -51,6 +51,7 @@ public final class GatewayMetrics: Sendable {
         for connection in connections {
             meter("gateway_sessions_active", [("service", service), ("connection", connection)]).set(0)
             counter("gateway_sessions_total", [("service", service), ("connection", connection)]).increment(by: 0)
+            counter("gateway_recording_failures_total", [("service", service), ("connection", connection)]).increment(by: 0)
             for decision in ["allow", "deny", "block", "hold", "approve", "reject"] {
                 counter("gateway_decisions_total", [("service", service), ("connection", connection), ("decision", decision)]).increment(by: 0)
             }
@@ -71,6 +72,11 @@ public final class GatewayMetrics: Sendable {
 
     public func sessionEnded(connection: String) {
         meter("gateway_sessions_active", [("service", service), ("connection", connection)]).decrement()
+    }
+
+    /// A recording that could not start or stopped taking writes (`gateway_recording_failures_total`).
+    public func recordingFailure(connection: String) {
+        counter("gateway_recording_failures_total", [("service", service), ("connection", connection)]).increment()
     }
 
     public func decision(_ kind: String, connection: String) {

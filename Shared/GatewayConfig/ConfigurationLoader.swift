@@ -267,7 +267,14 @@ public struct ConfigurationLoader: Sendable {
             let limitsNode = node.child("limits")
             let limits = ConnectionLimits(maxRows: limitsNode.int("max_rows", range: 1...Int.max), idleTimeout: limitsNode.duration("idle_timeout"))
             limitsNode.rejectUnknownKeys()
-            let record = node.bool("record", default: true)
+            var recording = RecordingMode.required
+            if node.child("record").isPresent, let text = node.child("record").scalarString {
+                if let value = RecordingMode(yaml: text) {
+                    recording = value
+                } else {
+                    node.error("must be true, false or best_effort (got \"\(text)\")", key: "record")
+                }
+            }
             var allowPortForwarding = false
             var allowSFTP = false
             var allowEnvironment = ["LANG", "LC_ALL", "TERM", "GATEWAY_REASON"]
@@ -298,7 +305,7 @@ public struct ConfigurationLoader: Sendable {
             guard let upstream = readUpstream(node.child("upstream"), kind: kind) else { return nil }
             return ConnectionConfiguration(
                 name: name, kind: kind, upstream: upstream, allowGroups: allowGroups, guardrails: guardrails,
-                approvals: approvals, opaque: opaque, masking: masking, limits: limits, record: record,
+                approvals: approvals, opaque: opaque, masking: masking, limits: limits, recording: recording,
                 allowPortForwarding: allowPortForwarding, allowSFTP: allowSFTP, allowEnvironment: allowEnvironment,
                 apiPassthrough: passthrough, maskSecrets: maskSecrets
             )

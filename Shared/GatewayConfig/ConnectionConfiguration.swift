@@ -15,7 +15,10 @@ public struct ConnectionConfiguration: Sendable {
     public var opaqueReviewers: [String]
     public var masking: MaskingPolicy
     public var limits: ConnectionLimits
-    public var record: Bool
+    /// `record:`: true (required), best_effort or false.
+    public var recording: RecordingMode
+    /// Whether sessions are recorded at all.
+    public var record: Bool { recording != .off }
     /// ssh only.
     public var allowPortForwarding: Bool
     /// ssh only: whether the `sftp` subsystem may be opened.
@@ -37,7 +40,7 @@ public struct ConnectionConfiguration: Sendable {
         name: String, kind: ServiceKind, upstream: Upstream, allowGroups: [String],
         guardrails: [Guardrail] = [], approvals: [ApprovalRule] = [], opaque: OpaqueHandling = .review,
         opaqueReviewers: [String]? = nil, masking: MaskingPolicy = MaskingPolicy(),
-        limits: ConnectionLimits = ConnectionLimits(), record: Bool = true, allowPortForwarding: Bool = false,
+        limits: ConnectionLimits = ConnectionLimits(), record: Bool = true, recording: RecordingMode? = nil, allowPortForwarding: Bool = false,
         allowSFTP: Bool = false, allowEnvironment: [String] = ["LANG", "LC_ALL", "TERM", "GATEWAY_REASON"],
         apiPassthrough: APIPassthrough = .readOnly, maskSecrets: Bool = true
     ) {
@@ -51,7 +54,7 @@ public struct ConnectionConfiguration: Sendable {
         self.opaqueReviewers = opaqueReviewers ?? ConnectionPolicy.reviewers(of: approvals)
         self.masking = masking
         self.limits = limits
-        self.record = record
+        self.recording = recording ?? (record ? .required : .off)
         self.allowPortForwarding = allowPortForwarding
         self.allowSFTP = allowSFTP
         self.allowEnvironment = allowEnvironment

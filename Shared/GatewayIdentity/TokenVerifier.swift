@@ -57,6 +57,22 @@ public actor TokenVerifier {
     public var readinessProblem: String? {
         keySet == nil ? "identity keys not loaded" + (lastError.map { ": \($0)" } ?? "") : nil
     }
+
+    /// Set while keys are loaded but the issuer failed the last fetch: cached keys verify,
+    /// tokens signed by any other key are refused.
+    public var readinessWarning: String? {
+        guard let keySet, let lastError else { return nil }
+        let age = Int(now().timeIntervalSince(keySet.fetchedAt))
+        return "the issuer's keys could not be fetched (\(lastError)); the keys fetched \(age) s ago are in use and tokens signed by other keys are refused"
+    }
+
+    /// For `/readyz`: fetches the keys if the last attempt is older than `refetchInterval`
+    /// (so an issuer that went away is noticed, at most one fetch per interval), then says
+    /// whether keys are loaded and whether the issuer answered.
+    public func readiness() async -> (problem: String?, warning: String?) {
+        await rateLimitedRefetch()
+        return (readinessProblem, readinessWarning)
+    }
     public var keyIdentifiers: [String] { keySet.map { Array($0.keys.keys).sorted() } ?? [] }
 
     /// Loads (or reloads) the key set now, regardless of the rate limit.

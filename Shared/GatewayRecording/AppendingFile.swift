@@ -33,23 +33,35 @@ final class AppendingFile {
         if buffer.count >= bufferLimit { try writeBuffer() }
     }
 
-    /// Writes the buffer to the kernel (no fsync).
+    /// Writes the buffer to the kernel (no fsync). When the kernel refuses part of it (a full
+    /// disk), what was written leaves the buffer and the rest stays: a later call writes
+    /// only what is missing.
     func writeBuffer() throws {
         guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { raw in
+        var failure: Int32 = 0
+        let written = buffer.withUnsafeBytes { raw -> Int in
             var offset = 0
             while offset < raw.count {
-                let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
+                let count = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if count < 0 {
                     if errno == EINTR { continue }
-                    throw RecordingError.io("cannot write \(path): \(String(cString: strerror(errno)))")
+                    failure = errno
+                    break
                 }
-                offset += written
+                offset += count
             }
+            return offset
+        }
+        if written > 0 { dirty = true }
+        if failure != 0 {
+            buffer.removeFirst(written)
+            throw RecordingError.io("cannot write \(path): \(String(cString: strerror(failure)))")
         }
         buffer.removeAll(keepingCapacity: true)
-        dirty = true
     }
+
+    /// Bytes appended and not yet handed to the kernel.
+    var pendingCount: Int { buffer.count }
 
     /// Writes the buffer to the kernel and hands back the descriptor to fsync when anything was
     /// written since the last sync (counted as synced from here): for a caller that fsyncs it

@@ -36,6 +36,8 @@ public enum RecordingRecovery {
     }
 
     static func recoverFolder(_ folder: String, sessionID: String, signer: RecordingSigner?) throws {
+        // The crashed recorder's reserved room is what the seal is written into.
+        unlink((folder as NSString).appendingPathComponent(SessionRecorder.reserveName))
         var lastWrite = Date.distantPast
         for file in ["events.jsonl", "terminal.cast"] {
             let path = (folder as NSString).appendingPathComponent(file)

@@ -11,7 +11,12 @@ import Synchronization
 /// fsyncs every second while data is pending and at the end; seals on `finish`.
 ///
 /// While recording, the folder holds `.recording.lock` with an exclusive `flock`, so crash
-/// recovery (by any process on the host) can tell a live recording from an orphaned one.
+/// recovery (by any process on the host) can tell a live recording from an orphaned one,
+/// and `.seal-reserve`, disk space allocated at the start and given back at the end so that
+/// a recording whose disk filled up can still write its buffered tail, `meta.json` and its
+/// seal. When a write fails the recorder stops taking events, calls `onFailure` once (the
+/// session decides whether it may go on unrecorded) and, at `finish`, notes the gap in
+/// `events.jsonl` before sealing.
 public final class SessionRecorder: Sendable {
     public let folder: String
     public let sessionID: String
@@ -24,6 +29,7 @@ public final class SessionRecorder: Sendable {
     private let fileSync: @Sendable (Int32) -> Void
     private let castQueue = DispatchQueue(label: "gateway.recording.cast")
     private let castBacklog = Atomic<Int>(0)
+    private let onFailure: (@Sendable (String) -> Void)?
 
     struct State: ~Copyable {
         var meta: RecordingMeta
@@ -36,37 +42,58 @@ public final class SessionRecorder: Sendable {
         var timestamps = TimestampWriter()
         var sealed = false
         var failed: String?
+        /// Events and terminal writes refused after the failure.
+        var dropped = 0
     }
 
     static let lockName = ".recording.lock"
+    static let reserveName = ".seal-reserve"
+    /// Room for both files' buffers (64 KiB each), `meta.json`, the seal and the gap note.
+    static let reserveBytes = 192 * 1024
 
     /// Creates `<directory>/<session-id>/` and starts writing.
-    public convenience init(directory: String, meta: RecordingMeta, terminal: TerminalInfo? = nil, signer: RecordingSigner? = nil) throws {
-        try self.init(directory: directory, meta: meta, terminal: terminal, signer: signer, fileSync: { _ = fsync($0) })
+    /// Throws when the folder cannot be created or has no room (the reserve cannot be
+    /// allocated): nothing is left behind then.
+    public convenience init(
+        directory: String, meta: RecordingMeta, terminal: TerminalInfo? = nil, signer: RecordingSigner? = nil,
+        onFailure: (@Sendable (String) -> Void)? = nil
+    ) throws {
+        try self.init(directory: directory, meta: meta, terminal: terminal, signer: signer, fileSync: { _ = fsync($0) }, onFailure: onFailure)
     }
 
     /// `fileSync` makes a file durable (fsync); tests pass their own to look inside a sync.
     init(
         directory: String, meta: RecordingMeta, terminal: TerminalInfo?, signer: RecordingSigner?,
-        fileSync: @escaping @Sendable (Int32) -> Void
+        fileSync: @escaping @Sendable (Int32) -> Void, onFailure: (@Sendable (String) -> Void)? = nil
     ) throws {
         let folder = (directory as NSString).appendingPathComponent(meta.sessionID)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let lockPath = (folder as NSString).appendingPathComponent(Self.lockName)
         let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            if lock >= 0 { _ = Glibc.close(lock) }
             throw RecordingError.io("cannot lock \(lockPath)")
         }
-        try Self.writeMeta(meta, folder: folder)
-        let events = try AppendingFile(path: (folder as NSString).appendingPathComponent("events.jsonl"))
+        let events: AppendingFile
         var cast: AppendingFile?
         let now = Date()
-        if let terminal {
-            let file = try AppendingFile(path: (folder as NSString).appendingPathComponent("terminal.cast"))
-            try file.append(Self.castHeader(terminal, start: now))
-            try file.sync()
-            cast = file
+        do {
+            try Self.reserve((folder as NSString).appendingPathComponent(Self.reserveName))
+            try Self.writeMeta(meta, folder: folder)
+            events = try AppendingFile(path: (folder as NSString).appendingPathComponent("events.jsonl"))
+            if let terminal {
+                let file = try AppendingFile(path: (folder as NSString).appendingPathComponent("terminal.cast"))
+                try file.append(Self.castHeader(terminal, start: now))
+                try file.sync()
+                cast = file
+            }
+        } catch {
+            // A recording that could not start holds nothing: no half-made folder stays.
+            _ = Glibc.close(lock)
+            try? FileManager.default.removeItem(atPath: folder)
+            throw error
         }
+        self.onFailure = onFailure
         self.folder = folder
         self.sessionID = meta.sessionID
         self.signer = signer
@@ -92,7 +119,7 @@ public final class SessionRecorder: Sendable {
     /// the cast already exists; the cast's clock starts now.
     public func beginTerminal(_ terminal: TerminalInfo) {
         state.withLock { state in
-            guard !state.sealed, state.cast == nil else { return }
+            guard state.cast == nil, Self.accepts(&state) else { return }
             do {
                 let file = try AppendingFile(path: (folder as NSString).appendingPathComponent("terminal.cast"))
                 let now = Date()
@@ -101,15 +128,45 @@ public final class SessionRecorder: Sendable {
                 state.cast = file
                 state.castStart = now
             } catch {
-                state.failed = "\(error)"
+                self.fail(&state, error)
             }
         }
+    }
+
+    /// Allocates `path` with `reserveBytes` of real disk blocks (not a sparse file).
+    static func reserve(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RecordingError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { _ = Glibc.close(fd) }
+        let result = posix_fallocate(fd, 0, off_t(reserveBytes))
+        guard result == 0 else {
+            unlink(path)
+            throw RecordingError.io("no room for a new recording in \((path as NSString).deletingLastPathComponent): \(String(cString: strerror(result)))")
+        }
+    }
+
+    /// Notes the first write failure and tells `onFailure`, outside the caller's lock.
+    private func fail(_ state: inout State, _ error: any Error) {
+        guard state.failed == nil else { return }
+        let message = "\(error)"
+        state.failed = message
+        if let onFailure { Task { onFailure(message) } }
+    }
+
+    /// Whether the recorder still takes data; counts what it refuses after a failure.
+    private static func accepts(_ state: inout State) -> Bool {
+        guard !state.sealed else { return false }
+        guard state.failed == nil else {
+            state.dropped += 1
+            return false
+        }
+        return true
     }
 
     /// Appends one line to `events.jsonl`.
     public func record(_ event: RecordingEvent) {
         state.withLock { state in
-            guard !state.sealed else { return }
+            guard Self.accepts(&state) else { return }
             do {
                 // Encoded straight into the file's buffer: no line array per event.
                 try state.events?.append { buffer in
@@ -117,7 +174,7 @@ public final class SessionRecorder: Sendable {
                     buffer.append(UInt8(ascii: "\n"))
                 }
             } catch {
-                state.failed = "\(error)"
+                self.fail(&state, error)
             }
         }
     }
@@ -138,9 +195,9 @@ public final class SessionRecorder: Sendable {
     public func resize(width: Int, height: Int) {
         enqueueCast(0) { recorder, time in
             recorder.state.withLock { state in
-                guard !state.sealed, let cast = state.cast else { return }
+                guard state.cast != nil, Self.accepts(&state), let cast = state.cast else { return }
                 let line = Self.castLine(elapsed: time.timeIntervalSince(state.castStart), code: "r", text: "\(width)x\(height)")
-                do { try cast.append(line) } catch { state.failed = "\(error)" }
+                do { try cast.append(line) } catch { self.fail(&state, error) }
             }
         }
     }
@@ -166,7 +223,7 @@ public final class SessionRecorder: Sendable {
 
     private func castEvent(code: String, bytes: [UInt8], input: Bool, time: Date) {
         state.withLock { state in
-            guard !state.sealed, let cast = state.cast else { return }
+            guard state.cast != nil, Self.accepts(&state), let cast = state.cast else { return }
             let elapsed = time.timeIntervalSince(state.castStart)
             // The common case, ASCII with nothing held back: escaped straight into the file's buffer.
             if input ? state.inputCarry.isEmpty : state.outputCarry.isEmpty,
@@ -175,7 +232,7 @@ public final class SessionRecorder: Sendable {
                    do {
                        try cast.append { line in Self.appendCastLine(elapsed: elapsed, code: code, utf8: buffer, to: &line) }
                    } catch {
-                       state.failed = "\(error)"
+                       self.fail(&state, error)
                    }
                    return true
                }), written {
@@ -184,7 +241,7 @@ public final class SessionRecorder: Sendable {
             let text = input ? state.inputCarry.decode(bytes) : state.outputCarry.decode(bytes)
             guard !text.isEmpty else { return }
             let line = Self.castLine(elapsed: time.timeIntervalSince(state.castStart), code: code, text: text)
-            do { try cast.append(line) } catch { state.failed = "\(error)" }
+            do { try cast.append(line) } catch { self.fail(&state, error) }
         }
     }
 
@@ -197,7 +254,7 @@ public final class SessionRecorder: Sendable {
                 do {
                     return [try state.events?.prepareSync(), try state.cast?.prepareSync()].compactMap { $0 }
                 } catch {
-                    state.failed = "\(error)"
+                    self.fail(&state, error)
                     return []
                 }
             }
@@ -217,6 +274,18 @@ public final class SessionRecorder: Sendable {
         let prepared: RecordingMeta? = try syncing.withLock { _ in try state.withLock { state -> RecordingMeta? in
             guard !state.sealed else { return nil }
             state.sealed = true
+            // The reserve's room is for what follows.
+            unlink((folder as NSString).appendingPathComponent(Self.reserveName))
+            if let failure = state.failed {
+                let note = RecordingEvent(
+                    type: .error, time: end,
+                    error: "the recording stopped early: \(failure); \(state.dropped) later events were not recorded"
+                )
+                try state.events?.append { buffer in
+                    note.appendJSONLine(to: &buffer, timestamps: &state.timestamps)
+                    buffer.append(UInt8(ascii: "\n"))
+                }
+            }
             if let cast = state.cast {
                 let elapsed = end.timeIntervalSince(state.castStart)
                 for (code, rest) in [("o", state.outputCarry.finish()), ("i", state.inputCarry.finish())] where !rest.isEmpty {
@@ -244,7 +313,7 @@ public final class SessionRecorder: Sendable {
     /// Whether a recording call would wait for the recorder's lock now (for tests).
     var isBusyForTesting: Bool { state.withLockIfAvailable { _ in false } ?? true }
 
-    /// The first write error, if any (the session goes on; the error is logged by the caller).
+    /// The first write error, if any (`onFailure` was told).
     public var failure: String? { state.withLock { $0.failed } }
 
     static func writeMeta(_ meta: RecordingMeta, folder: String) throws {

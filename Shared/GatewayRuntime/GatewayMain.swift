@@ -133,7 +133,11 @@ public enum GatewayMain {
 
         let protocolListener = try await makeListener(environment)
         var readiness = [
-            ReadinessCheck(name: "identity") { await verifier.readinessProblem },
+            ReadinessCheck(name: "identity") {
+                let (problem, warning) = await verifier.readiness()
+                if let problem { return .failing(problem) }
+                return warning.map(ReadinessCheck.Outcome.degraded) ?? .ok
+            },
             ReadinessCheck(name: "state") {
                 await migration.attempt()
                 guard await migration.isDone else { return "state store not migrated: \(await migration.lastError ?? "unknown")" }
@@ -180,7 +184,19 @@ public enum GatewayMain {
         )
         logger.info("starting", metadata: ["gateway.connections": "\(configuration.connections(of: service).count)"])
         try await group.run()
-        await audit.flush()
-        await store.close()
+        // Bounded: a store slow to answer (back from an outage, its pool still backing off)
+        // must not hold the exit. Events a cancelled flush could not store go to the
+        // fallback file.
+        struct Late: Error {}
+        do {
+            try await answer(within: .seconds(5), { await audit.flush() }, onTimeout: { Late() })
+        } catch {
+            logger.warning("the last audit events went to the fallback file: the state store did not take them within 5 s")
+        }
+        do {
+            try await answer(within: .seconds(3), { await store.close() }, onTimeout: { Late() })
+        } catch {
+            logger.warning("the state store did not close within 3 s")
+        }
     }
 }

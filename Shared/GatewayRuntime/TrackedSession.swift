@@ -38,12 +38,27 @@ public final class TrackedSession: Sendable {
 
     /// Starts recording (when the connection records), stores and registers the session and
     /// audits the connect. `terminate` is what a kill (admin API, shutdown) calls.
+    ///
+    /// Fails closed, refused and audited as `deny`: when the state store does not take the
+    /// session's row (nobody could list, kill or audit it), and when the recording cannot be
+    /// started on a connection with `record: true`. With `record: best_effort` the session
+    /// runs unrecorded instead, audited as an `error`. A recording that fails mid-way ends a
+    /// `record: true` session (its recording sealed with what was written) and leaves a
+    /// best-effort one running.
     public static func start(
         id: String, environment: GatewayEnvironment, identity: Identity, connection: ConnectionConfiguration, clientAddress: String,
         terminal: TerminalInfo? = nil, logger: Logger, terminate: @escaping @Sendable (String) async -> Void
-    ) async -> TrackedSession {
+    ) async throws(SessionRefusal) -> TrackedSession {
         var recorder: SessionRecorder?
         if connection.record {
+            let onFailure: @Sendable (String) -> Void = { failure in
+                Task {
+                    await recordingFailed(
+                        failure, id: id, environment: environment, identity: identity, connection: connection,
+                        clientAddress: clientAddress, logger: logger, terminate: terminate
+                    )
+                }
+            }
             do {
                 recorder = try SessionRecorder(
                     directory: environment.configuration.recordings.directory,
@@ -52,10 +67,27 @@ public final class TrackedSession: Sendable {
                         identity: .init(sub: identity.subject, email: identity.email, groups: identity.groups), clientAddress: clientAddress
                     ),
                     terminal: terminal,
-                    signer: environment.signer
+                    signer: environment.signer,
+                    onFailure: onFailure
                 )
             } catch {
-                logger.error("the session recording could not be started", metadata: ["gateway.error": "\(error)"])
+                logger.error("the session recording could not be started", metadata: ["gateway.error": "\(error)", "gateway.connection": "\(connection.name)"])
+                environment.metrics.recordingFailure(connection: connection.name)
+                if connection.recording == .required {
+                    environment.metrics.decision(AuditAction.deny.rawValue, connection: connection.name)
+                    await environment.audit.record(
+                        .deny, identity: identity, connection: connection.name, session: id, rule: "recording",
+                        detail: "the recording could not be started: \(error)", clientAddress: clientAddress
+                    )
+                    throw SessionRefusal(
+                        reason: .recording,
+                        message: "the session cannot be recorded (the gateway's recordings disk is full or failing), and connection \"\(connection.name)\" requires a recording"
+                    )
+                }
+                await environment.audit.record(
+                    .error, identity: identity, connection: connection.name, session: id, rule: "recording",
+                    detail: "running unrecorded (record: best_effort): the recording could not be started: \(error)", clientAddress: clientAddress
+                )
             }
         }
         let record = SessionRecord(
@@ -63,7 +95,18 @@ public final class TrackedSession: Sendable {
             user: Person(subject: identity.subject, email: identity.email, groups: identity.groups),
             clientAddress: clientAddress, instance: environment.instanceID, recordingPath: recorder?.folder
         )
-        try? await environment.store.upsert(record)
+        do {
+            try await environment.store.upsert(record)
+        } catch {
+            let detail = "the state store did not take the session: \(error)"
+            logger.error("session refused: the state store is unreachable", metadata: ["gateway.error": "\(error)", "gateway.connection": "\(connection.name)"])
+            recorder?.record(RecordingEvent(type: .error, decision: AuditAction.deny.rawValue, rule: "state-store", error: "session refused: the state store is unreachable"))
+            _ = try? recorder?.finish(status: "refused")
+            environment.metrics.decision(AuditAction.deny.rawValue, connection: connection.name)
+            // Kept in the fallback file while the store is away.
+            await environment.audit.record(.deny, identity: identity, connection: connection.name, session: id, rule: "state-store", detail: detail, clientAddress: clientAddress)
+            throw SessionRefusal(reason: .stateStore, message: "the gateway's state store is unreachable; new sessions are refused until it answers")
+        }
         environment.sessions.add(.init(id: id, connection: connection.name, terminate: terminate))
         environment.metrics.sessionStarted(connection: connection.name)
         await environment.audit.record(.connect, identity: identity, connection: connection.name, session: id, clientAddress: clientAddress)
@@ -99,6 +142,26 @@ public final class TrackedSession: Sendable {
         recorder?.record(RecordingEvent(type: .error, decision: "kill", rule: "session_expiry", error: message))
         environment.metrics.decision("kill", connection: connection)
         await environment.audit.record(.kill, identity: identity, connection: connection, session: id, rule: "session_expiry", detail: message, clientAddress: clientAddress)
+        await terminate(message)
+    }
+
+    /// The recording stopped taking writes mid-session (`SessionRecorder`'s `onFailure`).
+    private static func recordingFailed(
+        _ failure: String, id: String, environment: GatewayEnvironment, identity: Identity, connection: ConnectionConfiguration,
+        clientAddress: String, logger: Logger, terminate: @Sendable (String) async -> Void
+    ) async {
+        environment.metrics.recordingFailure(connection: connection.name)
+        logger.error("the session recording stopped taking writes", metadata: ["gateway.error": "\(failure)", "gateway.connection": "\(connection.name)"])
+        guard connection.recording == .required else {
+            await environment.audit.record(
+                .error, identity: identity, connection: connection.name, session: id, rule: "recording",
+                detail: "going on unrecorded (record: best_effort): \(failure)", clientAddress: clientAddress
+            )
+            return
+        }
+        let message = "the session's recording failed (the gateway's recordings disk is full or failing), and connection \"\(connection.name)\" requires one: the session is ended"
+        environment.metrics.decision("kill", connection: connection.name)
+        await environment.audit.record(.kill, identity: identity, connection: connection.name, session: id, rule: "recording", detail: failure, clientAddress: clientAddress)
         await terminate(message)
     }
 

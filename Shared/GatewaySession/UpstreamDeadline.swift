@@ -61,7 +61,8 @@ public final class UpstreamDeadline: Sendable {
         channel?.close(promise: nil)
     }
 
-    static func format(_ seconds: Double) -> String {
+    /// "2 s", "1.5 s".
+    public static func format(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 }

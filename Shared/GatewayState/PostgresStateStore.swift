@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// The shared store for several hosts: a PostgreSQL database reached through postgres-nio.
 public final class PostgresStateStore: StateStore {
@@ -91,21 +92,78 @@ public final class PostgresStateStore: StateStore {
         "CREATE INDEX gateway_sessions_status ON gateway_sessions(status, started_at)",
     ]
 
+    /// How long an operation waits for the server. While the server cannot be reached,
+    /// PostgresClient queues a request until a connection opens, without bound: a store that
+    /// does not answer within this is an error, which callers handle (new sessions fail closed,
+    /// audit events go to the fallback file, `/readyz` says so).
+    static let operationTimeout: Duration = .seconds(15)
+    /// While the store is known to be away, how often a background ping asks again.
+    static let probeInterval: Duration = .seconds(2)
+
+    /// Set when an operation found no answer within `operationTimeout`, cleared when a probe
+    /// gets one: meanwhile every operation fails at once instead of each waiting out the
+    /// timeout (a session refused in 15 s is a session held for 15 s).
+    private let away = Atomic<Bool>(false)
+    private let probing = Atomic<Bool>(false)
+
+    /// `operation`, or `StateStoreError.unavailable` when it has not answered within
+    /// `operationTimeout` (it is cancelled then) or the store is known to be away.
+    private func answered<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard !away.load(ordering: .relaxed) else {
+            throw StateStoreError.unavailable("the PostgreSQL state store is not answering (checked every \(Self.probeInterval))")
+        }
+        do {
+            return try await Self.bounded(operation)
+        } catch let error as StateStoreError {
+            markAway()
+            throw error
+        }
+    }
+
+    private static func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await answer(within: operationTimeout, operation) {
+            StateStoreError.unavailable("the PostgreSQL state store did not answer within \(Self.operationTimeout)")
+        }
+    }
+
+    /// Notes the store away and starts the probe that notices its return.
+    private func markAway() {
+        away.store(true, ordering: .relaxed)
+        guard probing.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        let client = self.client
+        Task {
+            while away.load(ordering: .relaxed), !Task.isCancelled {
+                try? await Task.sleep(for: Self.probeInterval)
+                if (try? await Self.bounded({ try await client.query("SELECT 1", logger: Self.logger) })) != nil {
+                    away.store(false, ordering: .relaxed)
+                    Self.logger.info("the PostgreSQL state store answers again")
+                }
+            }
+            probing.store(false, ordering: .relaxed)
+        }
+    }
+
     public func ping() async throws {
-        try await client.query("SELECT 1", logger: Self.logger)
+        return try await answered { [client] in
+            try await client.query("SELECT 1", logger: Self.logger)
+        }
     }
 
     public func append(_ event: AuditEvent) async throws {
-        try await client.query(Self.insert([event][...]), logger: Self.logger)
+        return try await answered { [client] in
+            try await client.query(Self.insert([event][...]), logger: Self.logger)
+        }
     }
 
     /// Many rows per INSERT, one round trip each: at tens of thousands of statements a second
     /// a round trip per event could not keep up with the audit trail's 200 ms batches.
     public func append(contentsOf events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await client.withTransaction(logger: Self.logger) { connection in
-            for chunk in AuditEvent.batches(events, of: Self.rowsPerInsert) {
-                try await connection.query(Self.insert(chunk), logger: Self.logger)
+        return try await answered { [client] in
+            try await client.withTransaction(logger: Self.logger) { connection in
+                for chunk in AuditEvent.batches(events, of: Self.rowsPerInsert) {
+                    try await connection.query(Self.insert(chunk), logger: Self.logger)
+                }
             }
         }
     }
@@ -133,64 +191,76 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
-        let since = query.since?.timeIntervalSince1970 ?? 0
-        let limit = max(1, query.limit)
-        let rows = try await client.query("""
-            SELECT \(unescaped: AuditEvent.storeColumns) FROM gateway_audit_events
-            WHERE time >= \(since)
-              AND (\(query.user)::text IS NULL OR subject = \(query.user) OR email = \(query.user))
-              AND (\(query.connection)::text IS NULL OR connection = \(query.connection))
-              AND (\(query.sessionID)::text IS NULL OR session_id = \(query.sessionID))
-            ORDER BY time, seq LIMIT \(limit)
-            """, logger: Self.logger)
-        var events: [AuditEvent] = []
-        for try await row in rows.decode((String, Double, String, String?, String?, String?, String?, String, String).self) {
-            events.append(try AuditEvent(
-                storeID: row.0, time: row.1, service: row.2, connection: row.3, sessionID: row.4, subject: row.5, email: row.6, action: row.7, body: row.8
-            ))
+        return try await answered { [client] in
+            let since = query.since?.timeIntervalSince1970 ?? 0
+            let limit = max(1, query.limit)
+            let rows = try await client.query("""
+                SELECT \(unescaped: AuditEvent.storeColumns) FROM gateway_audit_events
+                WHERE time >= \(since)
+                  AND (\(query.user)::text IS NULL OR subject = \(query.user) OR email = \(query.user))
+                  AND (\(query.connection)::text IS NULL OR connection = \(query.connection))
+                  AND (\(query.sessionID)::text IS NULL OR session_id = \(query.sessionID))
+                ORDER BY time, seq LIMIT \(limit)
+                """, logger: Self.logger)
+            var events: [AuditEvent] = []
+            for try await row in rows.decode((String, Double, String, String?, String?, String?, String?, String, String).self) {
+                events.append(try AuditEvent(
+                    storeID: row.0, time: row.1, service: row.2, connection: row.3, sessionID: row.4, subject: row.5, email: row.6, action: row.7, body: row.8
+                ))
+            }
+            return events
         }
-        return events
     }
 
     public func insert(_ review: Review) async throws {
-        let body = try StoreCoding.encode(review)
-        try await client.query("""
-            INSERT INTO gateway_reviews (id, status, created_at, version, body)
-            VALUES (\(review.id), \(review.status.rawValue), \(review.createdAt.timeIntervalSince1970), \(review.version), \(body))
-            """, logger: Self.logger)
+        return try await answered { [client] in
+            let body = try StoreCoding.encode(review)
+            try await client.query("""
+                INSERT INTO gateway_reviews (id, status, created_at, version, body)
+                VALUES (\(review.id), \(review.status.rawValue), \(review.createdAt.timeIntervalSince1970), \(review.version), \(body))
+                """, logger: Self.logger)
+        }
     }
 
     public func review(id: String) async throws -> Review? {
-        let rows = try await client.query("SELECT body FROM gateway_reviews WHERE id = \(id)", logger: Self.logger)
-        return try await Self.decodeAll(rows, as: Review.self).first
+        return try await answered { [client] in
+            let rows = try await client.query("SELECT body FROM gateway_reviews WHERE id = \(id)", logger: Self.logger)
+            return try await Self.decodeAll(rows, as: Review.self).first
+        }
     }
 
     public func reviews(status: ReviewStatus?) async throws -> [Review] {
-        let rows = try await client.query("""
-            SELECT body FROM gateway_reviews WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
-            ORDER BY status <> 'pending', created_at DESC
-            """, logger: Self.logger)
-        return try await Self.decodeAll(rows, as: Review.self)
+        return try await answered { [client] in
+            let rows = try await client.query("""
+                SELECT body FROM gateway_reviews WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
+                ORDER BY status <> 'pending', created_at DESC
+                """, logger: Self.logger)
+            return try await Self.decodeAll(rows, as: Review.self)
+        }
     }
 
     public func reviews(ids: [String]) async throws -> [Review] {
         guard !ids.isEmpty else { return [] }
-        let rows = try await client.query("SELECT body FROM gateway_reviews WHERE id = ANY(\(ids))", logger: Self.logger)
-        return try await Self.decodeAll(rows, as: Review.self)
+        return try await answered { [client] in
+            let rows = try await client.query("SELECT body FROM gateway_reviews WHERE id = ANY(\(ids))", logger: Self.logger)
+            return try await Self.decodeAll(rows, as: Review.self)
+        }
     }
 
     public func update(_ review: Review) async throws -> Bool {
-        let body = try StoreCoding.encode(review)
-        // The change is announced to every instance listening (LISTEN gateway_reviews).
-        let rows = try await client.query("""
-            WITH changed AS (
-                UPDATE gateway_reviews SET status = \(review.status.rawValue), version = \(review.version), body = \(body)
-                WHERE id = \(review.id) AND version = \(review.version - 1) RETURNING id)
-            SELECT pg_notify('\(unescaped: Self.reviewChannel)', id) FROM changed
-            """, logger: Self.logger)
-        var updated = false
-        for try await _ in rows { updated = true }
-        return updated
+        return try await answered { [client] in
+            let body = try StoreCoding.encode(review)
+            // The change is announced to every instance listening (LISTEN gateway_reviews).
+            let rows = try await client.query("""
+                WITH changed AS (
+                    UPDATE gateway_reviews SET status = \(review.status.rawValue), version = \(review.version), body = \(body)
+                    WHERE id = \(review.id) AND version = \(review.version - 1) RETURNING id)
+                SELECT pg_notify('\(unescaped: Self.reviewChannel)', id) FROM changed
+                """, logger: Self.logger)
+            var updated = false
+            for try await _ in rows { updated = true }
+            return updated
+        }
     }
 
     static let reviewChannel = "gateway_reviews"
@@ -214,39 +284,48 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func upsert(_ session: SessionRecord) async throws {
-        let body = try StoreCoding.encode(session)
-        // kill_requested only ever goes from false to true; the body's flag follows the column on read.
-        try await client.query("""
-            INSERT INTO gateway_sessions (id, status, started_at, kill_requested, body)
-            VALUES (\(session.id), \(session.status.rawValue), \(session.startedAt.timeIntervalSince1970), \(session.killRequested), \(body))
-            ON CONFLICT (id) DO UPDATE SET status = excluded.status,
-                kill_requested = gateway_sessions.kill_requested OR excluded.kill_requested, body = excluded.body
-            """, logger: Self.logger)
+        return try await answered { [client] in
+            let body = try StoreCoding.encode(session)
+            // kill_requested only ever goes from false to true; the body's flag follows the column on read.
+            try await client.query("""
+                INSERT INTO gateway_sessions (id, status, started_at, kill_requested, body)
+                VALUES (\(session.id), \(session.status.rawValue), \(session.startedAt.timeIntervalSince1970), \(session.killRequested), \(body))
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                    kill_requested = gateway_sessions.kill_requested OR excluded.kill_requested, body = excluded.body
+                """, logger: Self.logger)
+        }
     }
 
     public func session(id: String) async throws -> SessionRecord? {
-        let rows = try await client.query("SELECT body, kill_requested FROM gateway_sessions WHERE id = \(id)", logger: Self.logger)
-        return try await Self.decodeSessions(rows).first
+        return try await answered { [client] in
+            let rows = try await client.query("SELECT body, kill_requested FROM gateway_sessions WHERE id = \(id)", logger: Self.logger)
+            return try await Self.decodeSessions(rows).first
+        }
     }
 
     public func sessions(status: SessionStatus?) async throws -> [SessionRecord] {
-        let rows = try await client.query("""
-            SELECT body, kill_requested FROM gateway_sessions WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
-            ORDER BY started_at DESC
-            """, logger: Self.logger)
-        return try await Self.decodeSessions(rows)
+        return try await answered { [client] in
+            let rows = try await client.query("""
+                SELECT body, kill_requested FROM gateway_sessions WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
+                ORDER BY started_at DESC
+                """, logger: Self.logger)
+            return try await Self.decodeSessions(rows)
+        }
     }
 
     public func requestKill(sessionID: String) async throws -> Bool {
-        let rows = try await client.query("""
-            UPDATE gateway_sessions SET kill_requested = true WHERE id = \(sessionID) AND status = 'active' RETURNING id
-            """, logger: Self.logger)
-        var found = false
-        for try await _ in rows { found = true }
-        return found
+        return try await answered { [client] in
+            let rows = try await client.query("""
+                UPDATE gateway_sessions SET kill_requested = true WHERE id = \(sessionID) AND status = 'active' RETURNING id
+                """, logger: Self.logger)
+            var found = false
+            for try await _ in rows { found = true }
+            return found
+        }
     }
 
     public func close() async {
+        away.store(false, ordering: .relaxed)
         runner.cancel()
         _ = await runner.value
     }

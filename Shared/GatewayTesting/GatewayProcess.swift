@@ -87,7 +87,15 @@ public final class GatewayProcess: @unchecked Sendable {
         while process.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning {
+            // Where it hangs, for the failing test's reader: every thread's stack, beside the log.
+            if let gdb = ProcessRunner.find("gdb") {
+                let stacks = (try? ProcessRunner.run(gdb, ["-p", "\(process.processIdentifier)", "-batch", "-ex", "thread apply all bt 30"])) ?? ""
+                FileManager.default.createFile(atPath: logPath + ".hang", contents: Data(stacks.utf8))
+                FileHandle.standardError.write(Data("\(logPath): did not stop within \(timeout) of SIGTERM; stacks in \(logPath).hang\n".utf8))
+            }
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
         return process.terminationStatus
     }

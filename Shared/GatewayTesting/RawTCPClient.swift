@@ -39,6 +39,22 @@ public final class RawTCPClient {
         }
     }
 
+    /// Half-closes: the peer reads end-of-file, and can still answer.
+    public func shutdownWrite() {
+        _ = shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// The first bytes that arrive within `seconds` (empty when none did); `closed` when the
+    /// peer closed instead.
+    public func readSome(seconds: Double) -> (bytes: [UInt8], closed: Bool) {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, Int32(max(1, seconds * 1000))) > 0 else { return ([], false) }
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count <= 0 { return ([], true) }
+        return (Array(buffer[0..<count]), false)
+    }
+
     /// What arrives until the peer closes or `seconds` pass without more; `closed` says which.
     public func read(seconds: Double) -> (bytes: [UInt8], closed: Bool) {
         var out: [UInt8] = []

@@ -11,6 +11,8 @@ public final class TemporaryPostgres: Sendable {
     public let superuser: String
     let directory: String?
     let binaries: String?
+    /// The server's command-line options (its port included), for `restart`.
+    let options: String?
 
     /// The server shared by every test in this process, started on first use and stopped at exit.
     public static func shared() throws -> TemporaryPostgres {
@@ -32,7 +34,8 @@ public final class TemporaryPostgres: Sendable {
         instance?.stop()
     }
 
-    init(port: Int, superuser: String, directory: String?, binaries: String?) {
+    init(port: Int, superuser: String, directory: String?, binaries: String?, options: String? = nil) {
+        self.options = options
         self.port = port
         self.superuser = superuser
         self.directory = directory
@@ -82,13 +85,10 @@ public final class TemporaryPostgres: Sendable {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = ProcessRunner.freePort()
+            let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" + tlsOptions
             do {
-                try ProcessRunner.run(bin + "/pg_ctl", [
-                    "-D", data, "-w", "-l", directory + "/server.log",
-                    "-o", "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" + tlsOptions,
-                    "start",
-                ], asUser: user)
-                let server = TemporaryPostgres(port: port, superuser: "postgres", directory: directory, binaries: bin)
+                try ProcessRunner.run(bin + "/pg_ctl", ["-D", data, "-w", "-l", directory + "/server.log", "-o", options, "start"], asUser: user)
+                let server = TemporaryPostgres(port: port, superuser: "postgres", directory: directory, binaries: bin, options: options)
                 try server.sql("""
                     CREATE ROLE gateway LOGIN SUPERUSER PASSWORD 'gateway-pass';
                     CREATE ROLE scram_user LOGIN PASSWORD 'scram-pass';
@@ -134,6 +134,22 @@ public final class TemporaryPostgres: Sendable {
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
+    /// Stops the server at once (as a crash would), keeping its data: its port stops
+    /// answering until `restart`. For outage tests; not for the shared server.
+    public func halt() throws {
+        guard let directory, let binaries else { throw TemporaryPostgresError.notOwned }
+        try ProcessRunner.run(binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "stop"], asUser: getuid() == 0 ? "postgres" : nil)
+    }
+
+    /// Starts a halted server again, on the same port with the same data.
+    public func restart() throws {
+        guard let directory, let binaries, let options else { throw TemporaryPostgresError.notOwned }
+        try ProcessRunner.run(
+            binaries + "/pg_ctl", ["-D", directory + "/data", "-w", "-l", directory + "/server.log", "-o", options, "start"],
+            asUser: getuid() == 0 ? "postgres" : nil
+        )
+    }
+
     public func stop() {
         guard let directory, let binaries else { return }
         _ = try? ProcessRunner.run(binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "stop"], asUser: getuid() == 0 ? "postgres" : nil)
@@ -143,4 +159,6 @@ public final class TemporaryPostgres: Sendable {
 
 public enum TemporaryPostgresError: Error {
     case notInstalled
+    /// An external server (`GATEWAY_TEST_POSTGRES_URL`) is not this process's to stop.
+    case notOwned
 }

@@ -53,7 +53,12 @@ struct KubeAPIProxy: Sendable {
         }
         let query = KubeRequest.queryItems(queryText)
         let kube = KubeRequest.parse(method: request.head.method.rawValue, path: apiPath, query: query)
-        let tracked = await recorded.session(for: session.identity, on: session.connection)
+        let tracked: TrackedSession
+        do {
+            tracked = try await recorded.session(for: session.identity, on: session.connection)
+        } catch {
+            return await responder.status(.failure(code: 503, reason: "ServiceUnavailable", message: "access gateway: \(error.message)"))
+        }
         var gate = KubeRequestGate(environment: environment, identity: session.identity, connection: session.connection, clientAddress: clientAddress)
         gate.sessionID = tracked.id
         gate.recorder = tracked.recorder

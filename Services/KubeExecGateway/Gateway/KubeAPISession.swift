@@ -33,11 +33,12 @@ final class KubeAPISession {
     }
 
     /// The session that records requests by `identity` on `connection`.
-    func session(for identity: Identity, on connection: ConnectionConfiguration) async -> TrackedSession {
+    /// Refused (`SessionRefusal`) when the session cannot be stored or recorded.
+    func session(for identity: Identity, on connection: ConnectionConfiguration) async throws(SessionRefusal) -> TrackedSession {
         handshake?.authenticated()
         if let tracked, tracked.identity.subject == identity.subject, tracked.connection.name == connection.name { return tracked }
         await end()
-        let started = await TrackedSession.start(
+        let started = try await TrackedSession.start(
             id: SessionRecord.newID(), environment: environment, identity: identity, connection: connection, clientAddress: clientAddress,
             logger: logger, terminate: { [channel] _ in channel.close(promise: nil) }
         )

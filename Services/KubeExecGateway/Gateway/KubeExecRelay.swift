@@ -48,65 +48,52 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
     /// The client's protocol (over WebSocket or SPDY).
     var kind: KubeStreamProtocol { admitted.protocolKind }
 
+    /// Takes the client's upgraded channel; the session (`admitted.tracked`) started before
+    /// the upgrade.
     static func start(
         _ admitted: KubeExecUpgrade.Admitted, environment: GatewayEnvironment, clientAddress: String, client: any Channel, logger: Logger
     ) async throws -> KubeExecRelay {
-        let command = admitted.options.command.joined(separator: " ")
-        let sessionID = SessionRecord.newID()
-        let box = TerminateBox()
-        let tracked = await TrackedSession.start(
-            id: sessionID, environment: environment, identity: admitted.session.identity, connection: admitted.session.connection,
-            clientAddress: clientAddress,
-            terminal: TerminalInfo(width: 80, height: 24, command: command.isEmpty ? nil : command, term: admitted.options.tty ? "xterm" : nil),
-            logger: logger, terminate: { reason in box.terminate(reason) }
-        )
+        let tracked = admitted.tracked
         do {
-            return try await attach(admitted, tracked: tracked, box: box, environment: environment, clientAddress: clientAddress, client: client, sessionID: sessionID)
+            return try await client.eventLoop.submit {
+                let relay = KubeExecRelay(admitted: admitted, tracked: tracked, environment: environment, clientAddress: clientAddress, client: client, sessionID: tracked.id)
+                admitted.terminator.set { [weak relay] reason in relay?.terminate(reason) }
+                do {
+                    if admitted.overSPDY {
+                        let session = try SPDYStreamSession(role: .server, expected: SPDYStreamSession.channels(of: admitted.options))
+                        try client.pipeline.syncOperations.addHandler(KubeSPDYStreamCodec(session: session))
+                    } else {
+                        try client.pipeline.syncOperations.addHandler(KubeExecUpgrade.aggregator())
+                        try client.pipeline.syncOperations.addHandler(KubeWebSocketStreamCodec(kind: admitted.protocolKind, isClient: false))
+                    }
+                    try client.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .client))
+                } catch {
+                    relay.ended.succeed()
+                    throw error
+                }
+                // A client that left while the session started hears nothing more; the relay ends.
+                guard client.isActive else {
+                    relay.closed(.client)
+                    return relay
+                }
+                if admitted.overSPDY {
+                    // The session starts once the client's streams are open (the stderr a hold
+                    // speaks on is one of them); a client that never opens them is let go.
+                    client.eventLoop.scheduleTask(in: streamCreationTimeout) { [weak relay] in
+                        guard let relay, !relay.begun else { return }
+                        relay.tracked.recorder?.record(RecordingEvent(type: .error, error: "access gateway: the client did not open the streams of its exec"))
+                        client.close(promise: nil)
+                    }
+                } else {
+                    relay.begin()
+                }
+                return relay
+            }.get()
         } catch {
             // The channel went away under the upgrade: the session ends, sealed, with nothing run.
             await tracked.end()
             throw error
         }
-    }
-
-    private static func attach(
-        _ admitted: KubeExecUpgrade.Admitted, tracked: TrackedSession, box: TerminateBox, environment: GatewayEnvironment, clientAddress: String,
-        client: any Channel, sessionID: String
-    ) async throws -> KubeExecRelay {
-        try await client.eventLoop.submit {
-            let relay = KubeExecRelay(admitted: admitted, tracked: tracked, environment: environment, clientAddress: clientAddress, client: client, sessionID: sessionID)
-            box.relay = relay
-            do {
-                if admitted.overSPDY {
-                    let session = try SPDYStreamSession(role: .server, expected: SPDYStreamSession.channels(of: admitted.options))
-                    try client.pipeline.syncOperations.addHandler(KubeSPDYStreamCodec(session: session))
-                } else {
-                    try client.pipeline.syncOperations.addHandler(KubeExecUpgrade.aggregator())
-                    try client.pipeline.syncOperations.addHandler(KubeWebSocketStreamCodec(kind: admitted.protocolKind, isClient: false))
-                }
-                try client.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .client))
-            } catch {
-                relay.ended.succeed()
-                throw error
-            }
-            // A client that left while the session started hears nothing more; the relay ends.
-            guard client.isActive else {
-                relay.closed(.client)
-                return relay
-            }
-            if admitted.overSPDY {
-                // The session starts once the client's streams are open (the stderr a hold
-                // speaks on is one of them); a client that never opens them is let go.
-                client.eventLoop.scheduleTask(in: streamCreationTimeout) { [weak relay] in
-                    guard let relay, !relay.begun else { return }
-                    relay.tracked.recorder?.record(RecordingEvent(type: .error, error: "access gateway: the client did not open the streams of its exec"))
-                    client.close(promise: nil)
-                }
-            } else {
-                relay.begin()
-            }
-            return relay
-        }.get()
     }
 
     private init(
@@ -157,7 +144,7 @@ final class KubeExecRelay: LinkedRelay, CommandChannelTransport, @unchecked Send
 
     func openUpstream() {
         let relay = self
-        KubeUpstreamExec.open(admitted.upstream, target: admitted.target, stream: .exec(admitted.options), identity: admitted.session.identity, on: eventLoop) { channel, kind in
+        KubeUpstreamExec.open(admitted.upstream, target: admitted.target, stream: .exec(admitted.options), identity: admitted.session.identity, on: eventLoop, timeout: driver.session.environment.endpoint.upstreamTimeout) { channel, kind in
             relay.connectingUpstream = channel
             relay.upstreamReportsStatus = kind?.reportsStatus ?? true
             try channel.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .upstream))
@@ -335,23 +322,5 @@ enum KubeExitStatus {
               let causes = (status["details"] as? [String: Any])?["causes"] as? [[String: Any]],
               let exit = causes.first(where: { $0["reason"] as? String == "ExitCode" })?["message"] as? String else { return nil }
         return Int(exit)
-    }
-}
-
-/// Lets the session registry end a stream whose relay is made after the session starts.
-final class TerminateBox: Sendable {
-    private struct Reference: @unchecked Sendable {
-        weak var relay: KubeExecRelay?
-    }
-
-    private let reference = Mutex(Reference())
-
-    var relay: KubeExecRelay? {
-        get { reference.withLock { $0.relay } }
-        set { reference.withLock { $0.relay = newValue } }
-    }
-
-    func terminate(_ reason: String) {
-        relay?.terminate(reason)
     }
 }

@@ -1,7 +1,9 @@
 import GatewayConfig
 import GatewayPolicy
+import GatewayRecording
 import GatewayRuntime
 import GatewaySession
+import GatewayState
 import KubeExecGatewayCore
 import Logging
 import NIOCore
@@ -28,6 +30,10 @@ final class KubeExecUpgrade: Sendable {
         /// A port forward (its SPDY session passed through) rather than an exec.
         var portForward = false
         var justification: String?
+        /// The session, started (stored, recording) before the upgrade is answered.
+        var tracked: TrackedSession
+        /// How a kill reaches the relay once it exists.
+        var terminator: StreamTerminator
     }
 
     let environment: GatewayEnvironment
@@ -36,6 +42,8 @@ final class KubeExecUpgrade: Sendable {
     /// The connection's slot until the stream request is admitted.
     let handshake: Handshake?
     private let admitted = Mutex<Admitted?>(nil)
+    /// Whether a relay took the admitted stream (and with it the session's end).
+    private let opened = Mutex(false)
     /// Completes when this connection's stream ended and its recording is sealed (once open).
     let finished = Mutex<(@Sendable () async -> Void)?>(nil)
 
@@ -74,7 +82,7 @@ final class KubeExecUpgrade: Sendable {
     /// Admits the upgrade of `head` and checks it; the stream protocol to answer with, or nil
     /// (the refusal answered, the connection ending) when it may not open.
     func admit(_ head: HTTPRequestHead, offered: [String], overSPDY: Bool, channel: any Channel) async -> String? {
-        switch await decide(head, offered: offered, overSPDY: overSPDY) {
+        switch await decide(head, offered: offered, overSPDY: overSPDY, channel: channel) {
         case .success(let chosen):
             return chosen
         case .failure(let failure):
@@ -90,7 +98,7 @@ final class KubeExecUpgrade: Sendable {
     }
 
     /// The protocol chosen for an admitted stream request, or its refusal.
-    private func decide(_ head: HTTPRequestHead, offered: [String], overSPDY: Bool) async -> Result<String, Refusal> {
+    private func decide(_ head: HTTPRequestHead, offered: [String], overSPDY: Bool, channel: any Channel) async -> Result<String, Refusal> {
         let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         guard let (name, path) = KubeHTTPRequest.route(String(parts[0])) else { return .failure(Refusal()) }
         let query = KubeRequest.queryItems(parts.count > 1 ? parts[1] : "")
@@ -125,19 +133,47 @@ final class KubeExecUpgrade: Sendable {
                 )))
             }
             let target = path + (parts.count > 1 ? "?\(parts[1])" : "")
+            let terminator = StreamTerminator()
+            let command = options.command.joined(separator: " ")
+            let tracked: TrackedSession
+            do {
+                tracked = try await TrackedSession.start(
+                    id: SessionRecord.newID(), environment: environment, identity: session.identity, connection: session.connection,
+                    clientAddress: clientAddress,
+                    terminal: kube.isPortForward ? nil : TerminalInfo(width: 80, height: 24, command: command.isEmpty ? nil : command, term: options.tty ? "xterm" : nil),
+                    logger: logger, terminate: { reason in terminator.terminate(reason) }
+                )
+            } catch {
+                return .failure(Refusal(status: .failure(code: 503, reason: "ServiceUnavailable", message: "access gateway: \(error.message)")))
+            }
             admitted.withLock {
                 $0 = Admitted(
                     session: session, upstream: upstream, target: target, request: kube, options: options, protocolKind: kind, overSPDY: overSPDY,
-                    portForward: kube.isPortForward, justification: head.headers.first(name: "x-gateway-reason")
+                    portForward: kube.isPortForward, justification: head.headers.first(name: "x-gateway-reason"), tracked: tracked, terminator: terminator
                 )
             }
+            // An upgrade that never completes (the client left first) ends the session here.
+            channel.closeFuture.whenComplete { [self] _ in
+                guard claimSession() else { return }
+                Task { await tracked.end() }
+            }
             return .success(chosen)
+        }
+    }
+
+    /// Whoever claims the started session first ends it: the relay (from `open`) or the
+    /// connection's close before the upgrade completed. True for the first caller only.
+    private func claimSession() -> Bool {
+        opened.withLock { opened in
+            defer { opened = true }
+            return !opened
         }
     }
 
     /// The stream is upgraded: its relay takes the channel.
     func open(_ channel: any Channel) async throws {
         guard let admitted = admitted.withLock({ $0 }) else { throw KubeGatewayFailure("no admitted stream request") }
+        guard claimSession() else { throw KubeGatewayFailure("the stream's connection closed before it opened") }
         if admitted.portForward {
             let relay = try await KubePortForwardRelay.start(admitted, environment: environment, clientAddress: clientAddress, client: channel, logger: logger)
             finished.withLock { $0 = { await relay.finished() } }

@@ -22,7 +22,7 @@ public struct KubeListener: Service {
         guard tls != nil || listen.isLoopback else {
             throw KubeGatewayFailure("services.kube.listen \(listen) is not a loopback address: a tls: section is required (tokens travel as bearer headers)")
         }
-        let clients = KubeUpstreamClients()
+        let clients = KubeUpstreamClients(connectTimeout: environment.endpoint.upstreamTimeout)
         let child = KubeConnectionChild(environment: environment, tls: tls, proxy: KubeAPIProxy(environment: environment, clients: clients, holdWait: .seconds(environment.endpoint.heldRequestWait)))
         do {
             try await GatewayListener(

@@ -40,11 +40,7 @@ final class KubePortForwardRelay: LinkedRelay, @unchecked Sendable {
     static func start(
         _ admitted: KubeExecUpgrade.Admitted, environment: GatewayEnvironment, clientAddress: String, client: any Channel, logger: Logger
     ) async throws -> KubePortForwardRelay {
-        let box = SharedValue<KubePortForwardRelay?>(nil)
-        let tracked = await TrackedSession.start(
-            id: SessionRecord.newID(), environment: environment, identity: admitted.session.identity, connection: admitted.session.connection,
-            clientAddress: clientAddress, logger: logger, terminate: { _ in box.value?.link.client.channel.close(promise: nil) }
-        )
+        let tracked = admitted.tracked
         do {
             let observer = try SPDYStreamObserver()
             let relay = try await client.eventLoop.submit {
@@ -57,7 +53,7 @@ final class KubePortForwardRelay: LinkedRelay, @unchecked Sendable {
                 relay.begin()
                 return relay
             }.get()
-            _ = box.exchange(relay)
+            admitted.terminator.set { [weak relay] _ in relay?.link.client.channel.close(promise: nil) }
             return relay
         } catch {
             await tracked.end()
@@ -86,7 +82,7 @@ final class KubePortForwardRelay: LinkedRelay, @unchecked Sendable {
         tracked.recorder?.record(RecordingEvent(type: .forward, command: command, decision: AuditAction.allow.rawValue))
         environment.audit.enqueue(.allow, identity: admitted.session.identity, connection: admitted.session.connection.name, session: tracked.id, command: command)
         let relay = self
-        KubeUpstreamExec.open(admitted.upstream, target: admitted.target, stream: .portForward(overSPDY: admitted.overSPDY), identity: admitted.session.identity, on: eventLoop) { channel, _ in
+        KubeUpstreamExec.open(admitted.upstream, target: admitted.target, stream: .portForward(overSPDY: admitted.overSPDY), identity: admitted.session.identity, on: eventLoop, timeout: environment.endpoint.upstreamTimeout) { channel, _ in
             try channel.pipeline.syncOperations.addHandler(RelaySideHandler(endpoint: relay, side: .upstream))
             relay.upstreamOpened(channel)
         }.whenFailure { error in

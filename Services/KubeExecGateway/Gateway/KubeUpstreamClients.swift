@@ -11,6 +11,12 @@ import Synchronization
 /// picked up; only the gateway can read it).
 final class KubeUpstreamClients: Sendable {
     private let clients = Mutex<[String: HTTPClient]>([:])
+    /// `upstream_timeout`: dialling and TLS with an API server.
+    let connectTimeout: Double
+
+    init(connectTimeout: Double = 15) {
+        self.connectTimeout = connectTimeout
+    }
 
     func client(for name: String, upstream: KubeUpstream) throws -> HTTPClient {
         try clients.withLock { clients in
@@ -19,6 +25,7 @@ final class KubeUpstreamClients: Sendable {
             configuration.tlsConfiguration = try Self.tls(upstream)
             configuration.decompression = .disabled
             configuration.redirectConfiguration = .disallow
+            configuration.timeout.connect = .milliseconds(Int64(connectTimeout * 1000))
             let client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
             clients[name] = client
             return client

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayConfig
 import GatewayPolicy
+import GatewaySession
 import KubeExecGatewayCore
 import NIOCore
 import NIOHTTP1
@@ -40,12 +41,15 @@ enum KubeUpstreamExec {
     /// Connects and upgrades; `configure` adds the relay's handler after the stream's codec
     /// (it is told the exec protocol the server chose). An exec's codec delivers `.ready`
     /// once the server's streams are open; a port forward's bytes flow at once.
+    ///
+    /// Dialling, TLS and the upgrade's answer must come within `timeout` seconds
+    /// (`upstream_timeout`): an API server that accepts and then says nothing is let go.
     static func open(
-        _ upstream: KubeUpstream, target: String, stream: Stream, identity: Identity, on eventLoop: any EventLoop,
+        _ upstream: KubeUpstream, target: String, stream: Stream, identity: Identity, on eventLoop: any EventLoop, timeout: Double = 15,
         configure: @escaping @Sendable (any Channel, KubeStreamProtocol?) throws -> Void
     ) -> EventLoopFuture<Void> {
         let endpoint: Endpoint
-        do { endpoint = try Endpoint(upstream, target: target, identity: identity) } catch { return eventLoop.makeFailedFuture(error) }
+        do { endpoint = try Endpoint(upstream, target: target, identity: identity, timeout: timeout) } catch { return eventLoop.makeFailedFuture(error) }
         if case .portForward(let overSPDY) = stream {
             return overSPDY ? openSPDY(endpoint, stream: stream, configure: configure, on: eventLoop) : openTunnel(endpoint, configure: configure, on: eventLoop)
         }
@@ -107,8 +111,11 @@ enum KubeUpstreamExec {
         let serverName: String?
         let uri: String
         let headers: HTTPHeaders
+        /// Seconds the stream has to open (`upstream_timeout`).
+        let timeout: Double
 
-        init(_ upstream: KubeUpstream, target: String, identity: Identity) throws(Failure) {
+        init(_ upstream: KubeUpstream, target: String, identity: Identity, timeout: Double) throws(Failure) {
+            self.timeout = timeout
             guard let url = URL(string: upstream.url), let host = url.host else {
                 throw Failure(description: "the connection's upstream url \(upstream.url) is not a URL")
             }
@@ -143,7 +150,7 @@ enum KubeUpstreamExec {
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.uri, headers: headers)
         let connect = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.seconds(10))
+            .connectTimeout(.milliseconds(Int64(endpoint.timeout * 1000)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls = endpoint.tls {
@@ -169,6 +176,11 @@ enum KubeUpstreamExec {
             channel.closeFuture.whenComplete { _ in upgraded.fail(Failure(description: "the API server closed the connection before the stream opened")) }
         }
         connect.whenFailure { error in upgraded.fail(Failure(description: "the API server could not be reached: \(error)")) }
+        let deadline = eventLoop.scheduleTask(in: .milliseconds(Int64(endpoint.timeout * 1000))) {
+            upgraded.fail(Failure(description: "the API server did not open the stream within \(UpstreamDeadline.format(endpoint.timeout)) (upstream_timeout)"))
+            connect.whenSuccess { $0.close(promise: nil) }
+        }
+        upgraded.futureResult.whenComplete { _ in deadline.cancel() }
         return upgraded.futureResult
     }
 

@@ -255,10 +255,17 @@ final class PostgresSession: Sendable {
         let key = cancelKeys.register(target)
         defer { cancelKeys.remove(processID: key.processID, secretKey: key.secretKey) }
 
-        let tracked = await TrackedSession.start(
-            id: sessionID, environment: environment, identity: identity, connection: connection, clientAddress: clientAddress,
-            logger: logger, terminate: { [weak self] reason in self?.terminate(reason: reason) }
-        )
+        let tracked: TrackedSession
+        do {
+            tracked = try await TrackedSession.start(
+                id: sessionID, environment: environment, identity: identity, connection: connection, clientAddress: clientAddress,
+                logger: logger, terminate: { [weak self] reason in self?.terminate(reason: reason) }
+            )
+        } catch {
+            // Nothing was relayed; the server's side is closed on the way out.
+            await refuse(outbound, code: error.sqlState, "access gateway: \(error.message)")
+            return
+        }
         let recorder = tracked.recorder
         let core = RelayCore(
             session: self, identity: identity, connection: connection, applicationName: parameters["application_name"],

@@ -35,7 +35,7 @@ final class SSHClientConnection: @unchecked Sendable {
     let clientAddress: String
     let sessionID = SessionRecord.newID()
     let logger: Logger
-    private let state = Mutex<(authenticated: Authenticated?, failures: Int)>((nil, 0))
+    private let state = Mutex<(authenticated: Authenticated?, failures: Int, refusal: SessionRefusal?)>((nil, 0, nil))
 
     private var upstream: EventLoopFuture<any Channel>?
     /// For `limits.idle_timeout`: when bytes last moved (on any channel), and how many
@@ -59,22 +59,33 @@ final class SSHClientConnection: @unchecked Sendable {
     }
 
     var authenticated: Authenticated? { state.withLock { $0.authenticated } }
+    /// Set when the token was accepted but the session could not start: its channels say why.
+    var refusal: SessionRefusal? { state.withLock { $0.refusal } }
 
     // MARK: - Authentication
 
     /// Checks the token and the connection the user name selects; starts the session on success.
     func authenticate(username: String, token: String) async -> Bool {
-        if state.withLock({ $0.authenticated != nil }) { return false }
+        if state.withLock({ $0.authenticated != nil || $0.refusal != nil }) { return false }
         let admission = Admission(environment: environment, selector: "the SSH user name")
         let admitted = await admission.admit(token: token, connection: username, clientAddress: clientAddress, logger: logger) { candidate in
             if case .ssh = candidate.upstream { true } else { false }
         }
         guard case .success(let admitted) = admitted, case .ssh(let upstream) = admitted.connection.upstream else { return failed() }
         handshake?.authenticated()
-        let tracked = await TrackedSession.start(
-            id: sessionID, environment: environment, identity: admitted.identity, connection: admitted.connection, clientAddress: clientAddress,
-            logger: logger, terminate: { [weak self] reason in self?.terminate(reason: reason) }
-        )
+        let tracked: TrackedSession
+        do {
+            tracked = try await TrackedSession.start(
+                id: sessionID, environment: environment, identity: admitted.identity, connection: admitted.connection, clientAddress: clientAddress,
+                logger: logger, terminate: { [weak self] reason in self?.terminate(reason: reason) }
+            )
+        } catch {
+            // Let in only to be told why (RefusedSessionChannel); the target is never dialled.
+            state.withLock { $0.refusal = error }
+            // A client that opens no channel to hear it is let go.
+            eventLoop.scheduleTask(in: .seconds(10)) { [channel] in channel.close(promise: nil) }
+            return true
+        }
         state.withLock { $0.authenticated = Authenticated(identity: admitted.identity, connection: admitted.connection, upstream: upstream, tracked: tracked) }
         eventLoop.execute { self.startIdleTimer() }
         return true
@@ -100,7 +111,8 @@ final class SSHClientConnection: @unchecked Sendable {
         guard let authenticated else { return eventLoop.makeFailedFuture(SSHGatewayFailure("not authenticated")) }
         let target = authenticated.upstream
         let eventLoop = self.eventLoop
-        let future = eventLoop.makeFutureWithTask { try await UpstreamSSH.connect(target, on: eventLoop) }
+        let timeout = environment.endpoint.upstreamTimeout
+        let future = eventLoop.makeFutureWithTask { try await UpstreamSSH.connect(target, on: eventLoop, timeout: timeout) }
         future.whenComplete { [weak self] result in
             guard let self else { return }
             switch result {
@@ -178,9 +190,14 @@ final class SSHClientConnection: @unchecked Sendable {
     /// stderr, then the client's connection and the target's close.
     func terminate(reason: String) {
         eventLoop.execute {
+            // Each channel is told why and ended first; the connections close a moment later.
+            // (Closing the target's connection at once closed the client's with it, before the
+            // reason had left: the client saw a dropped connection and exit status 255.)
             for relay in self.relays.values { relay.endByGateway("access gateway: \(reason)") }
-            self.upstream?.whenSuccess { $0.close(promise: nil) }
-            self.eventLoop.scheduleTask(in: .milliseconds(200)) { self.channel.close(promise: nil) }
+            self.eventLoop.scheduleTask(in: .milliseconds(200)) {
+                self.upstream?.whenSuccess { $0.close(promise: nil) }
+                self.channel.close(promise: nil)
+            }
         }
     }
 

@@ -53,6 +53,14 @@ public struct SSHListener: Service {
     }
 
     static func openChild(_ child: any Channel, type: SSHChannelType, connection: SSHClientConnection) -> EventLoopFuture<Void> {
+        if let refusal = connection.refusal {
+            guard case .session = type else {
+                return child.eventLoop.makeFailedFuture(SSHGatewayFailure(refusal.message))
+            }
+            return child.eventLoop.makeCompletedFuture {
+                try child.pipeline.syncOperations.addHandler(RefusedSessionChannel(message: refusal.message))
+            }
+        }
         guard let session = connection.authenticated else {
             return child.eventLoop.makeFailedFuture(SSHGatewayFailure("not authenticated"))
         }
@@ -82,7 +90,11 @@ final class ConnectionErrorHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        connection.logger.debug("client connection error", metadata: ["gateway.error": "\(error)"])
+        // One line per connection ended this way (no algorithm in common, a malformed packet):
+        // the error names what failed, never what the client sent.
+        if context.channel.isActive {
+            connection.logger.notice("client connection closed on a protocol error", metadata: ["gateway.error": "\(error)", "gateway.client": "\(connection.clientAddress)"])
+        }
         context.close(promise: nil)
     }
 }

@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewaySession
 import NIOCore
 import NIOPosix
 import NIOSSH
@@ -7,9 +8,10 @@ import SSHGatewayCore
 /// The gateway's own SSH connection to a target: the connection's private key, the pinned host
 /// key, on the client's event loop so both sides of every channel share one thread.
 enum UpstreamSSH {
-    /// Key exchange and authentication with the target must finish within this.
-    static let handshakeTimeout = TimeAmount.seconds(20)
-    static func connect(_ upstream: SSHUpstream, on eventLoop: any EventLoop) async throws(SSHGatewayFailure) -> any Channel {
+    /// Dials, exchanges keys and authenticates with the target, all within `timeout` seconds
+    /// (`upstream_timeout`): a target that accepts and then says nothing is let go.
+    static func connect(_ upstream: SSHUpstream, on eventLoop: any EventLoop, timeout: Double = 15) async throws(SSHGatewayFailure) -> any Channel {
+        let limit = TimeAmount.milliseconds(Int64(timeout * 1000))
         let key: NIOSSHPrivateKey
         do {
             key = try OpenSSHPrivateKey.load(file: upstream.privateKeyFile).key
@@ -27,7 +29,7 @@ enum UpstreamSSH {
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
-                .connectTimeout(.seconds(10))
+                .connectTimeout(limit)
                 .channelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), TCP_NODELAY), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -45,8 +47,8 @@ enum UpstreamSSH {
                         channel.closeFuture.whenComplete { _ in
                             bound.value.fail(SSHGatewayFailure("the target closed the connection during the SSH handshake"))
                         }
-                        let deadline = channel.eventLoop.scheduleTask(in: handshakeTimeout) {
-                            bound.value.fail(SSHGatewayFailure("the target did not complete the SSH handshake within \(handshakeTimeout.nanoseconds / 1_000_000_000) s"))
+                        let deadline = channel.eventLoop.scheduleTask(in: limit) {
+                            bound.value.fail(SSHGatewayFailure("the target did not complete the SSH handshake within \(UpstreamDeadline.format(timeout)) (upstream_timeout)"))
                             channel.close(promise: nil)
                         }
                         ready.futureResult.whenComplete { _ in deadline.cancel() }

@@ -120,6 +120,21 @@ struct ConfigurationLoaderTests {
         #expect(errors(sqlCommand).contains { $0.contains("ssh and kube connections only") })
     }
 
+    @Test func recordTakesTrueFalseOrBestEffort() throws {
+        let loader = ConfigurationLoader(environment: environment)
+        for (text, mode) in [("true", RecordingMode.required), ("false", .off), ("best_effort", .bestEffort)] {
+            let yaml = Self.valid().replacingOccurrences(of: "    record: true", with: "    record: \(text)")
+            let connection = try #require(try loader.load(yaml: yaml).connections.first)
+            #expect(connection.recording == mode)
+            #expect(connection.record == (mode != .off))
+        }
+        // Unset: required, as the contract's default true.
+        let unset = Self.valid().replacingOccurrences(of: "    record: true\n", with: "")
+        #expect(try loader.load(yaml: unset).connections.first?.recording == .required)
+        let wrong = Self.valid().replacingOccurrences(of: "    record: true", with: "    record: sometimes")
+        #expect(errors(wrong) == ["connections[0].record: must be true, false or best_effort (got \"sometimes\")"])
+    }
+
     @Test func unknownKeyIsNamed() {
         let yaml = Self.valid().replacingOccurrences(of: "    record: true", with: "    record: true\n    recrod: false")
         #expect(errors(yaml) == ["connections[0].recrod: unknown key"])

@@ -47,6 +47,53 @@ struct UpstreamFaultTests {
         #expect(await fixture.stop() == 0)
     }
 
+    @Test(.timeLimit(.minutes(2))) func anSSHTargetThatNeverAnswersIsBoundedByUpstreamTimeout() async throws {
+        let stalledPort = ProcessRunner.freePort()
+        let fixture = try await SSHGatewayFixture.start(service: "upstream_timeout: 2s", stalledPort: stalledPort)
+        let listener = try Self.silentListener(port: stalledPort, log: fixture.directory + "/silent.log")
+        defer { ProcessRunner.stop(listener) }
+        let stalled = try fixture.ssh("stalled", "echo must-not-run")
+        #expect(stalled.status != 0)
+        #expect(stalled.output.contains("the target did not complete the SSH handshake within 2 s (upstream_timeout)"), "\(stalled.output)")
+        #expect(try fixture.ssh("web", "echo still-serving").output.contains("still-serving"))
+        #expect(await fixture.stop() == 0)
+    }
+
+    /// An exec over WebSocket (v5) written out with aiohttp, so the stream request itself reaches
+    /// the gateway (kubectl's discovery requests would fail first against this connection).
+    static let execClient = """
+        import asyncio, ssl, sys, aiohttp
+        async def main():
+            url, token, ca = sys.argv[1], sys.argv[2], sys.argv[3]
+            context = ssl.create_default_context(cafile=ca)
+            async with aiohttp.ClientSession() as session:
+                async with session.ws_connect(url, protocols=["v5.channel.k8s.io"], ssl=context, headers={"Authorization": "Bearer " + token}) as ws:
+                    async for message in ws:
+                        if message.type == aiohttp.WSMsgType.BINARY and message.data[:1] in (b"\\x02", b"\\x03"):
+                            print("channel", message.data[0], message.data[1:].decode(errors="replace"), flush=True)
+            print("closed", flush=True)
+        asyncio.run(main())
+        """
+
+    @Test(.timeLimit(.minutes(2))) func aKubeAPIServerThatNeverAnswersIsBoundedByUpstreamTimeout() async throws {
+        let stalledPort = ProcessRunner.freePort()
+        try await KubeGatewayFixture.with(service: "upstream_timeout: 2s", stalledPort: stalledPort) { fixture in
+            let listener = try Self.silentListener(port: stalledPort, log: fixture.directory + "/silent.log")
+            defer { ProcessRunner.stop(listener) }
+            let python = try PythonEnvironment.python(importing: "aiohttp", from: "aiohttp")
+            try Self.execClient.write(toFile: fixture.directory + "/exec.py", atomically: true, encoding: .utf8)
+            let url = "wss://127.0.0.1:\(fixture.port)/connections/stalled/api/v1/namespaces/default/pods/web-1/exec?command=echo&command=must-not-run&stdout=1"
+            let exec = try ProcessRunner.run(python, [fixture.directory + "/exec.py", url, try fixture.agentToken(), fixture.directory + "/tls.crt"])
+            #expect(exec.contains("the API server did not open the stream within 2 s (upstream_timeout)"), "\(exec)")
+            #expect(exec.contains("closed"))
+            // A passthrough request: dialled, TLS never answered, bounded the same way.
+            let get = try fixture.kubectl(["get", "pods"], connection: "stalled")
+            #expect(get.status != 0)
+            #expect(!get.output.contains("Client.Timeout"), "answered by the gateway, not by kubectl giving up: \(get.output)")
+            #expect(try fixture.kubectl(["exec", "web-1", "--", "echo", "still-serving"]).output.contains("still-serving"))
+        }
+    }
+
     @Test(.timeLimit(.minutes(2))) func aTargetThatDiesMidResultEndsTheSessionWithItsRecordingSealed() async throws {
         let fixture = try await PostgresGatewayFixture.start(maxRows: 100_000_000)
         // A result of a few hundred megabytes, streamed; the backend is terminated while it flows.

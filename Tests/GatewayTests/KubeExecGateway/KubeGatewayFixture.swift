@@ -28,7 +28,12 @@ struct KubeGatewayFixture {
 
     /// `spdyOnly`: the stand-in refuses exec over WebSocket (an API server before 1.30 behind a
     /// proxy): the gateway must fall back to SPDY towards it.
-    static func start(spdyOnly: Bool = false, service: String? = nil) async throws -> KubeGatewayFixture {
+    /// `state`: a state store URL instead of the fixture's own SQLite file; `recordings`: a
+    /// recordings folder instead of one in the fixture's folder.
+    /// `stalledPort`: adds connection `stalled` whose API server is that port (a listener that never answers).
+    static func start(
+        spdyOnly: Bool = false, service: String? = nil, state: String? = nil, recordings: String? = nil, stalledPort: Int? = nil
+    ) async throws -> KubeGatewayFixture {
         let directory = NSTemporaryDirectory() + "gateway-kube-e2e-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // One certificate, for 127.0.0.1, serves the gateway and the stand-in; each trusts it as its CA.
@@ -51,14 +56,14 @@ struct KubeGatewayFixture {
         let idp = try await TestIdentityProvider.start()
         let port = ProcessRunner.freePort()
         let adminPort = ProcessRunner.freePort()
-        func upstream(impersonate: Bool = true) -> String {
-            "{ url: \"https://127.0.0.1:\(standInPort)\", token_file: \(directory)/upstream.token, ca_file: \(directory)/tls.crt, impersonate: \(impersonate) }"
+        func upstream(impersonate: Bool = true, port: Int? = nil) -> String {
+            "{ url: \"https://127.0.0.1:\(port ?? standInPort)\", token_file: \(directory)/upstream.token, ca_file: \(directory)/tls.crt, impersonate: \(impersonate) }"
         }
         let yaml = """
             tls: { cert_file: \(directory)/tls.crt, key_file: \(directory)/tls.key }
             identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
-            state: { url: "sqlite://\(directory)/state.sqlite" }
-            recordings: { dir: \(directory)/recordings }
+            state: { url: "\(state ?? "sqlite://\(directory)/state.sqlite")" }
+            recordings: { dir: \(recordings ?? directory + "/recordings") }
             admin_groups: [security]
             services:
               kube: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort), held_request_wait: 5s\(service.map { ", " + $0 } ?? "") }
@@ -93,6 +98,7 @@ struct KubeGatewayFixture {
                 upstream: \(upstream())
                 allow_groups: [agents]
                 api_passthrough: none
+            \(stalledPort.map { "  - { name: stalled, type: kube, upstream: \(upstream(port: $0)), allow_groups: [agents] }" } ?? "")
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(binary: "kube-exec-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort)
@@ -103,9 +109,12 @@ struct KubeGatewayFixture {
     /// Runs `body` against a fresh fixture and stops everything afterwards, also when it throws.
     /// Without the kubectl binaries the test does nothing, except in CI (`GATEWAY_REQUIRE_PEERS`),
     /// where that is a failure.
-    static func with(spdyOnly: Bool = false, service: String? = nil, _ body: (KubeGatewayFixture) async throws -> Void) async throws {
+    static func with(
+        spdyOnly: Bool = false, service: String? = nil, state: String? = nil, recordings: String? = nil, stalledPort: Int? = nil,
+        _ body: (KubeGatewayFixture) async throws -> Void
+    ) async throws {
         guard requireKubectl() else { return }
-        let fixture = try await start(spdyOnly: spdyOnly, service: service)
+        let fixture = try await start(spdyOnly: spdyOnly, service: service, state: state, recordings: recordings, stalledPort: stalledPort)
         do {
             try await body(fixture)
         } catch {
@@ -113,7 +122,8 @@ struct KubeGatewayFixture {
             throw error
         }
         // 0: stopped cleanly, and nothing the gateway wrote holds a credential (SecretSweep).
-        #expect(await fixture.stop() == 0)
+        let status = await fixture.stop()
+        #expect(status == 0, "exit status \(status); the log: \(fixture.gateway.logPath)")
     }
 
     func stop() async -> Int32 {

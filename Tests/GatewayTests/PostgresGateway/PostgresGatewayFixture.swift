@@ -17,7 +17,12 @@ struct PostgresGatewayFixture {
     /// `service`: more keys of the postgres service (`handshake_timeout: 2s, ...`).
     /// `stalledPort`: adds connection `orders-stalled` whose upstream is at that port (a target
     /// that accepts and never answers, started by the test).
-    static func start(maxRows: Int = 1000, tls: Bool = false, webhook: String? = nil, service: String? = nil, stalledPort: Int? = nil) async throws -> PostgresGatewayFixture {
+    /// `state`: a state store URL instead of the fixture's own SQLite file; `recordings`: a
+    /// recordings folder instead of one in the fixture's folder (a small tmpfs, say).
+    static func start(
+        maxRows: Int = 1000, tls: Bool = false, webhook: String? = nil, service: String? = nil, stalledPort: Int? = nil,
+        state: String? = nil, recordings: String? = nil
+    ) async throws -> PostgresGatewayFixture {
         let postgres = try TemporaryPostgres.shared()
         let database = "gw_\(UUID().uuidString.prefix(8).lowercased())"
         try postgres.sql("CREATE DATABASE \(database)")
@@ -32,7 +37,7 @@ struct PostgresGatewayFixture {
         let port = ProcessRunner.freePort()
         let adminPort = ProcessRunner.freePort()
         let closedPort = ProcessRunner.freePort()
-        func connection(_ name: String, user: String, passwordEnv: String?, upstreamPort: Int = postgres.port, tls: String = "disable", ca: String? = nil, idle: String? = nil) -> String {
+        func connection(_ name: String, user: String, passwordEnv: String?, upstreamPort: Int = postgres.port, tls: String = "disable", ca: String? = nil, idle: String? = nil, record: String = "true") -> String {
             """
               - name: \(name)
                 type: postgres
@@ -49,6 +54,7 @@ struct PostgresGatewayFixture {
                   columns: [name]
                   entities: [EMAIL, CREDIT_CARD]
                 limits: { max_rows: \(maxRows)\(idle.map { ", idle_timeout: \($0)" } ?? "") }
+                record: \(record)
 
             """
         }
@@ -66,14 +72,14 @@ struct PostgresGatewayFixture {
         let yaml = """
             \(tlsSection)
             identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
-            state: { url: "sqlite://\(directory)/state.sqlite" }
-            recordings: { dir: \(directory)/recordings }
+            state: { url: "\(state ?? "sqlite://\(directory)/state.sqlite")" }
+            recordings: { dir: \(recordings ?? directory + "/recordings") }
             \(webhook.map { "webhooks: [{ url: \"\($0)\", secret_env: HOOK_SECRET }]" } ?? "")
             admin_groups: [security]
             services:
               postgres: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort)\(service.map { ", " + $0 } ?? "") }
             connections:
-            \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))\(connection("orders-tls-prefer", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "prefer"))\(connection("orders-tls-require", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "require"))\(connection("orders-tls-verify", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: postgres.certificateFile ?? "/nonexistent"))\(connection("orders-tls-wrong-ca", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: "\(directory)/other-ca.crt"))\(connection("orders-idle", user: "scram_user", passwordEnv: "SCRAM_PW", idle: "2s"))\(stalledPort.map { connection("orders-stalled", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: $0) } ?? "")
+            \(connection("orders", user: "scram_user", passwordEnv: "SCRAM_PW"))\(connection("orders-md5", user: "md5_user", passwordEnv: "MD5_PW"))\(connection("orders-trust", user: "trusted_user", passwordEnv: nil))\(connection("orders-down", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: closedPort))\(connection("orders-tls-prefer", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "prefer"))\(connection("orders-tls-require", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "require"))\(connection("orders-tls-verify", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: postgres.certificateFile ?? "/nonexistent"))\(connection("orders-tls-wrong-ca", user: "scram_user", passwordEnv: "SCRAM_PW", tls: "verify-full", ca: "\(directory)/other-ca.crt"))\(connection("orders-idle", user: "scram_user", passwordEnv: "SCRAM_PW", idle: "2s"))\(connection("orders-best-effort", user: "scram_user", passwordEnv: "SCRAM_PW", record: "best_effort"))\(stalledPort.map { connection("orders-stalled", user: "scram_user", passwordEnv: "SCRAM_PW", upstreamPort: $0) } ?? "")
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(
@@ -91,6 +97,20 @@ struct PostgresGatewayFixture {
     }
 
     var psql: String { ProcessRunner.find("psql", extra: ["/usr/lib/postgresql/15/bin"]) ?? "/usr/bin/psql" }
+
+    /// The ErrorResponse a start-up on `connection` is refused with (nil when it is admitted),
+    /// read off the wire: psql does not print a connection failure's SQLSTATE.
+    func startupRefusal(connection: String = "orders", token: String? = nil) throws -> PostgresWireClient.Message? {
+        let client = try PostgresWireClient(port: port)
+        let messages = try client.authenticate(database: connection, token: try token ?? agentToken())
+        return messages.first { $0.type == UInt8(ascii: "E") }
+    }
+
+    /// `/readyz`'s checks by name.
+    func readinessChecks() async throws -> [String: String] {
+        let response = try await HTTPProbe.get(host: "127.0.0.1", port: adminPort, path: "/readyz")
+        return ((response.json() as? [String: Any])?["checks"] as? [String: String]) ?? [:]
+    }
 
     func agentToken() throws -> String { try idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"]) }
 

@@ -16,7 +16,12 @@ struct SSHGatewayFixture {
     let dropper: pid_t
 
     /// `service`: more keys of the ssh service (`handshake_timeout: 2s, ...`).
-    static func start(environmentFile: String? = nil, service: String? = nil) async throws -> SSHGatewayFixture {
+    /// `state`: a state store URL instead of the fixture's own SQLite file; `recordings`: a
+    /// recordings folder instead of one in the fixture's folder.
+    /// `stalledPort`: adds connection `stalled` whose target is that port (a listener that never answers).
+    static func start(
+        environmentFile: String? = nil, service: String? = nil, state: String? = nil, recordings: String? = nil, stalledPort: Int? = nil
+    ) async throws -> SSHGatewayFixture {
         let sshd = try TemporarySSHServer.start()
         let idp = try await TestIdentityProvider.start()
         let directory = NSTemporaryDirectory() + "gateway-ssh-e2e-\(UUID().uuidString.prefix(8))"
@@ -36,8 +41,8 @@ struct SSHGatewayFixture {
         }
         let yaml = """
             identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
-            state: { url: "sqlite://\(directory)/state.sqlite" }
-            recordings: { dir: \(directory)/recordings }
+            state: { url: "\(state ?? "sqlite://\(directory)/state.sqlite")" }
+            recordings: { dir: \(recordings ?? directory + "/recordings") }
             admin_groups: [security]
             services:
               ssh: { listen: 127.0.0.1:\(port), admin: 127.0.0.1:\(adminPort), host_key_file: \(directory)/gateway_host_key\(service.map { ", " + $0 } ?? "") }
@@ -52,6 +57,11 @@ struct SSHGatewayFixture {
                 approvals:
                   - { name: restarts, pattern: '^\\s*systemctl\\s+restart\\b', reviewer_groups: [dba], timeout: 20s }
                 masking: { entities: [EMAIL] }
+              - name: web-best-effort
+                type: ssh
+                upstream: \(upstream())
+                allow_groups: [agents]
+                record: best_effort
               - name: locked
                 type: ssh
                 upstream: \(upstream())
@@ -93,6 +103,7 @@ struct SSHGatewayFixture {
                 type: ssh
                 upstream: \(upstream())
                 allow_groups: [ops]
+            \(stalledPort.map { "  - { name: stalled, type: ssh, upstream: \(upstream(port: $0)), allow_groups: [agents] }" } ?? "")
             """
         try yaml.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let gateway = try await GatewayProcess.start(binary: "ssh-gateway", configPath: directory + "/gateway.yaml", adminPort: adminPort)

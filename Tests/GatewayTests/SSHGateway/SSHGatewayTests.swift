@@ -275,6 +275,7 @@ struct SSHGatewayTests {
         let result = try await long.value
         #expect(result.output.contains("started"))
         #expect(!result.output.contains("finished"))
+        #expect(result.output.contains("access gateway: killed by an administrator"), "the client is told why: \(result.output)")
         #expect(await fixture.stop() == 0)
         let meta = try String(contentsOfFile: fixture.directory + "/recordings/\(id)/meta.json", encoding: .utf8)
         #expect(meta.contains("killed"))
