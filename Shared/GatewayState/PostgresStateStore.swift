@@ -10,7 +10,8 @@ public final class PostgresStateStore: StateStore {
     private let runner: Task<Void, Never>
 
     /// `postgres://user:password@host:port/database?sslmode=disable|prefer|require|verify-full`
-    public init(url: String, logger: Logger = Logger(label: "gateway.state")) throws {
+    public init(url: String, logger: Logger = Logger(label: "gateway.state"), operationTimeout: Duration = defaultOperationTimeout) throws {
+        self.operationTimeout = operationTimeout
         guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
             throw StateStoreError.unsupportedURL("postgres URL without a host")
         }
@@ -96,7 +97,10 @@ public final class PostgresStateStore: StateStore {
     /// PostgresClient queues a request until a connection opens, without bound: a store that
     /// does not answer within this is an error, which callers handle (new sessions fail closed,
     /// audit events go to the fallback file, `/readyz` says so).
-    static let operationTimeout: Duration = .seconds(15)
+    let operationTimeout: Duration
+    /// The default `operationTimeout`. (Tests that run the store inside the test process,
+    /// whose cooperative threads other tests block with synchronous process waits, pass more.)
+    public static let defaultOperationTimeout: Duration = .seconds(15)
     /// While the store is known to be away, how often a background ping asks again.
     static let probeInterval: Duration = .seconds(2)
 
@@ -106,24 +110,30 @@ public final class PostgresStateStore: StateStore {
     private let away = Atomic<Bool>(false)
     private let probing = Atomic<Bool>(false)
 
-    /// `operation`, or `StateStoreError.unavailable` when it has not answered within
-    /// `operationTimeout` (it is cancelled then) or the store is known to be away.
-    private func answered<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// `operation` on a leased connection, or `StateStoreError.unavailable` when it has not
+    /// answered within `operationTimeout` (it is cancelled then, and not waited for) or the
+    /// store is known to be away. The whole operation is bounded, not only the wait for a
+    /// connection: a query sent to a server that then vanished was seen to hang unanswered.
+    private func answered<T: Sendable>(_ operation: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         guard !away.load(ordering: .relaxed) else {
             throw StateStoreError.unavailable("the PostgreSQL state store is not answering (checked every \(Self.probeInterval))")
         }
         do {
-            return try await Self.bounded(operation)
+            return try await Self.bounded(client, timeout: operationTimeout, operation)
         } catch let error as StateStoreError {
             markAway()
             throw error
         }
     }
 
-    private static func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await answer(within: operationTimeout, operation) {
-            StateStoreError.unavailable("the PostgreSQL state store did not answer within \(Self.operationTimeout)")
-        }
+    private static func bounded<T: Sendable>(
+        _ client: PostgresClient, timeout: Duration, _ operation: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await answer(within: timeout, {
+            try await client.withConnection { connection in try await operation(connection) }
+        }, onTimeout: {
+            StateStoreError.unavailable("the PostgreSQL state store did not answer within \(timeout)")
+        })
     }
 
     /// Notes the store away and starts the probe that notices its return.
@@ -134,7 +144,7 @@ public final class PostgresStateStore: StateStore {
         Task {
             while away.load(ordering: .relaxed), !Task.isCancelled {
                 try? await Task.sleep(for: Self.probeInterval)
-                if (try? await Self.bounded({ try await client.query("SELECT 1", logger: Self.logger) })) != nil {
+                if (try? await Self.bounded(client, timeout: operationTimeout, { connection in try await connection.query("SELECT 1", logger: Self.logger) })) != nil {
                     away.store(false, ordering: .relaxed)
                     Self.logger.info("the PostgreSQL state store answers again")
                 }
@@ -144,14 +154,14 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func ping() async throws {
-        return try await answered { [client] in
-            try await client.query("SELECT 1", logger: Self.logger)
+        return try await answered { connection in
+            try await connection.query("SELECT 1", logger: Self.logger)
         }
     }
 
     public func append(_ event: AuditEvent) async throws {
-        return try await answered { [client] in
-            try await client.query(Self.insert([event][...]), logger: Self.logger)
+        return try await answered { connection in
+            try await connection.query(Self.insert([event][...]), logger: Self.logger)
         }
     }
 
@@ -159,8 +169,8 @@ public final class PostgresStateStore: StateStore {
     /// a round trip per event could not keep up with the audit trail's 200 ms batches.
     public func append(contentsOf events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        return try await answered { [client] in
-            try await client.withTransaction(logger: Self.logger) { connection in
+        return try await answered { connection in
+            try await connection.withTransaction(logger: Self.logger) { connection in
                 for chunk in AuditEvent.batches(events, of: Self.rowsPerInsert) {
                     try await connection.query(Self.insert(chunk), logger: Self.logger)
                 }
@@ -191,10 +201,10 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
-        return try await answered { [client] in
+        return try await answered { connection in
             let since = query.since?.timeIntervalSince1970 ?? 0
             let limit = max(1, query.limit)
-            let rows = try await client.query("""
+            let rows = try await connection.query("""
                 SELECT \(unescaped: AuditEvent.storeColumns) FROM gateway_audit_events
                 WHERE time >= \(since)
                   AND (\(query.user)::text IS NULL OR subject = \(query.user) OR email = \(query.user))
@@ -213,9 +223,9 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func insert(_ review: Review) async throws {
-        return try await answered { [client] in
+        return try await answered { connection in
             let body = try StoreCoding.encode(review)
-            try await client.query("""
+            try await connection.query("""
                 INSERT INTO gateway_reviews (id, status, created_at, version, body)
                 VALUES (\(review.id), \(review.status.rawValue), \(review.createdAt.timeIntervalSince1970), \(review.version), \(body))
                 """, logger: Self.logger)
@@ -223,15 +233,15 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func review(id: String) async throws -> Review? {
-        return try await answered { [client] in
-            let rows = try await client.query("SELECT body FROM gateway_reviews WHERE id = \(id)", logger: Self.logger)
+        return try await answered { connection in
+            let rows = try await connection.query("SELECT body FROM gateway_reviews WHERE id = \(id)", logger: Self.logger)
             return try await Self.decodeAll(rows, as: Review.self).first
         }
     }
 
     public func reviews(status: ReviewStatus?) async throws -> [Review] {
-        return try await answered { [client] in
-            let rows = try await client.query("""
+        return try await answered { connection in
+            let rows = try await connection.query("""
                 SELECT body FROM gateway_reviews WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
                 ORDER BY status <> 'pending', created_at DESC
                 """, logger: Self.logger)
@@ -241,17 +251,17 @@ public final class PostgresStateStore: StateStore {
 
     public func reviews(ids: [String]) async throws -> [Review] {
         guard !ids.isEmpty else { return [] }
-        return try await answered { [client] in
-            let rows = try await client.query("SELECT body FROM gateway_reviews WHERE id = ANY(\(ids))", logger: Self.logger)
+        return try await answered { connection in
+            let rows = try await connection.query("SELECT body FROM gateway_reviews WHERE id = ANY(\(ids))", logger: Self.logger)
             return try await Self.decodeAll(rows, as: Review.self)
         }
     }
 
     public func update(_ review: Review) async throws -> Bool {
-        return try await answered { [client] in
+        return try await answered { connection in
             let body = try StoreCoding.encode(review)
             // The change is announced to every instance listening (LISTEN gateway_reviews).
-            let rows = try await client.query("""
+            let rows = try await connection.query("""
                 WITH changed AS (
                     UPDATE gateway_reviews SET status = \(review.status.rawValue), version = \(review.version), body = \(body)
                     WHERE id = \(review.id) AND version = \(review.version - 1) RETURNING id)
@@ -284,10 +294,10 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func upsert(_ session: SessionRecord) async throws {
-        return try await answered { [client] in
+        return try await answered { connection in
             let body = try StoreCoding.encode(session)
             // kill_requested only ever goes from false to true; the body's flag follows the column on read.
-            try await client.query("""
+            try await connection.query("""
                 INSERT INTO gateway_sessions (id, status, started_at, kill_requested, body)
                 VALUES (\(session.id), \(session.status.rawValue), \(session.startedAt.timeIntervalSince1970), \(session.killRequested), \(body))
                 ON CONFLICT (id) DO UPDATE SET status = excluded.status,
@@ -297,15 +307,15 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func session(id: String) async throws -> SessionRecord? {
-        return try await answered { [client] in
-            let rows = try await client.query("SELECT body, kill_requested FROM gateway_sessions WHERE id = \(id)", logger: Self.logger)
+        return try await answered { connection in
+            let rows = try await connection.query("SELECT body, kill_requested FROM gateway_sessions WHERE id = \(id)", logger: Self.logger)
             return try await Self.decodeSessions(rows).first
         }
     }
 
     public func sessions(status: SessionStatus?) async throws -> [SessionRecord] {
-        return try await answered { [client] in
-            let rows = try await client.query("""
+        return try await answered { connection in
+            let rows = try await connection.query("""
                 SELECT body, kill_requested FROM gateway_sessions WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
                 ORDER BY started_at DESC
                 """, logger: Self.logger)
@@ -314,8 +324,8 @@ public final class PostgresStateStore: StateStore {
     }
 
     public func requestKill(sessionID: String) async throws -> Bool {
-        return try await answered { [client] in
-            let rows = try await client.query("""
+        return try await answered { connection in
+            let rows = try await connection.query("""
                 UPDATE gateway_sessions SET kill_requested = true WHERE id = \(sessionID) AND status = 'active' RETURNING id
                 """, logger: Self.logger)
             var found = false

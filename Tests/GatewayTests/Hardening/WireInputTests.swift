@@ -91,6 +91,54 @@ struct WireInputTests {
         #expect(await fixture.stop() == 0)
     }
 
+    /// A kube exec client (WebSocket v5, aiohttp) that stops reading while its command writes
+    /// without end: aiohttp stops reading the socket past its queue's limit, so what the
+    /// command writes has to wait somewhere. It must wait in the API server's and the kernel's
+    /// buffers, not in the gateway's memory.
+    static let nonReadingExecClient = """
+        import asyncio, ssl, sys, aiohttp
+        async def main():
+            url, token, ca = sys.argv[1], sys.argv[2], sys.argv[3]
+            context = ssl.create_default_context(cafile=ca)
+            async with aiohttp.ClientSession() as session:
+                async with session.ws_connect(url, protocols=["v5.channel.k8s.io"], ssl=context, headers={"Authorization": "Bearer " + token}, max_msg_size=0) as ws:
+                    first = await ws.receive()
+                    print("opened", len(first.data), flush=True)
+                    await asyncio.sleep(6)
+                    print("slept", flush=True)
+                    received = 0
+                    while received < 4 << 20:
+                        message = await ws.receive()
+                        if message.type != aiohttp.WSMsgType.BINARY:
+                            break
+                        received += len(message.data)
+                    print("received", received, flush=True)
+        asyncio.run(main())
+        """
+
+    @Test(.timeLimit(.minutes(2))) func aKubeClientThatStopsReadingIsHeldByBackPressure() async throws {
+        try await KubeGatewayFixture.with { fixture in
+            let python = try PythonEnvironment.python(importing: "aiohttp", from: "aiohttp")
+            try Self.nonReadingExecClient.write(toFile: fixture.directory + "/reader.py", atomically: true, encoding: .utf8)
+            let url = "wss://127.0.0.1:\(fixture.port)/connections/cluster/api/v1/namespaces/default/pods/web-1/exec?command=yes&command=endless-output&stdout=1"
+            let output = fixture.directory + "/reader.out"
+            let client = try ProcessRunner.spawn([python, fixture.directory + "/reader.py", url, try fixture.agentToken(), fixture.directory + "/tls.crt"], output: output)
+            defer { ProcessRunner.stop(client) }
+            let read = { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+            #expect(await eventually { read().contains("opened") }, "\(read())")
+            let before = Self.rss(fixture.gateway)
+            try await Task.sleep(for: .seconds(4))
+            let held = Self.rss(fixture.gateway)
+            // `yes` writes hundreds of MB/s: buffered, 4 s of it would be gigabytes.
+            #expect(held - before < 32 << 20, "the gateway buffered \((held - before) >> 20) MiB for a client that does not read")
+            // Reading again, the stream flows.
+            #expect(await eventually { read().contains("received") }, "\(read())")
+            #expect(read().contains("received 4"), "\(read())")
+            ProcessRunner.stop(client)
+            #expect(try fixture.kubectl(["exec", "web-1", "--", "echo", "still-serving"]).output.contains("still-serving"))
+        }
+    }
+
     @Test(.timeLimit(.minutes(2))) func garbageAfterTheTLSRequestEndsOnlyThatConnection() async throws {
         let fixture = try await PostgresGatewayFixture.start(tls: true)
         let client = try RawTCPClient(port: fixture.port)

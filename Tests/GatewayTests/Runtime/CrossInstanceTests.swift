@@ -21,7 +21,12 @@ struct CrossInstanceTests {
         async let second = GatewayProcess.start(binary: "ssh-gateway", configPath: fixture.configPath, adminPort: fixture.ports["ssh-admin"]!, environment: environment)
         let (postgresGateway, sshGateway) = try await (first, second)
 
-        let store: any StateStore = backend == .postgres ? try PostgresStateStore(url: stateURL!) : try SQLiteStateStore(path: fixture.directory + "/state.sqlite")
+        let store: any StateStore = backend == .postgres ? try PostgresStateStore(url: stateURL!, operationTimeout: .seconds(120)) : try SQLiteStateStore(path: fixture.directory + "/state.sqlite")
+        // As a gateway does before using the store: waits (unbounded, under the migration
+        // lock) until the two gateways starting beside it have created the schema. An insert
+        // straight away waited on their DDL, past the store's 15 s operation timeout when the
+        // whole suite loaded the shared server.
+        try await store.migrate()
         let review = Review(
             expiresAt: Date().addingTimeInterval(600), service: "ssh-gateway", connection: "web-1", sessionID: "s-ssh",
             command: "sudo systemctl restart api", rule: "restarts",

@@ -47,8 +47,8 @@ struct ReviewWatcherTests {
 struct ReviewPushTests {
     @Test func aDecisionOnAnotherInstanceWakesTheWaiterAtOnce() async throws {
         let url = try TemporaryPostgres.shared().createDatabase()
-        let holder = try PostgresStateStore(url: url)
-        let other = try PostgresStateStore(url: url)
+        let holder = try PostgresStateStore(url: url, operationTimeout: .seconds(120))
+        let other = try PostgresStateStore(url: url, operationTimeout: .seconds(120))
         try await holder.migrate()
         // A poll interval of an hour: only the push can resolve the wait within the test.
         let watcher = ReviewWatcher(store: holder, interval: .seconds(3600))

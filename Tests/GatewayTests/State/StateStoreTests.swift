@@ -24,8 +24,8 @@ struct StateStoreTests {
             return (first, second)
         case .postgres:
             let url = try TemporaryPostgres.shared().createDatabase()
-            let first = try PostgresStateStore(url: url)
-            let second = try PostgresStateStore(url: url)
+            let first = try PostgresStateStore(url: url, operationTimeout: .seconds(120))
+            let second = try PostgresStateStore(url: url, operationTimeout: .seconds(120))
             async let a: Void = first.migrate()
             async let b: Void = second.migrate()
             _ = try await (a, b)
