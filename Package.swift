@@ -287,6 +287,7 @@ let package = Package(
                 "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewaySession", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", "KubeExecGatewayCore", "KubeExecGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Tests/GatewayTests",
             swiftSettings: strict
