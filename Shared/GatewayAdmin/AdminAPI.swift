@@ -208,17 +208,40 @@ struct AdminAPI: Sendable {
     }
 
     // MARK: - Recordings
+    //
+    // A recording is served from this instance's folder when it has one, else from the state
+    // store's copy (PostgreSQL), whichever instance recorded it.
 
-    func recordingFolder(_ id: String) throws -> String {
+    func validRecordingID(_ id: String) throws -> String {
         guard !id.isEmpty, !id.contains("/"), !id.hasPrefix(".") else { throw APIError(.badRequest, "bad recording id") }
-        let folder = (context.recordingsDirectory as NSString).appendingPathComponent(id)
-        guard FileManager.default.fileExists(atPath: folder) else { throw APIError(.notFound, "no recording \(id)") }
-        return folder
+        return id
+    }
+
+    /// This instance's folder for the recording, when there is one.
+    func localFolder(_ id: String) throws -> String? {
+        let folder = (context.recordingsDirectory as NSString).appendingPathComponent(try validRecordingID(id))
+        return FileManager.default.fileExists(atPath: folder) ? folder : nil
+    }
+
+    /// The store's copy, when the store keeps recordings and has this one.
+    func storedCopy(_ id: String) async throws -> StoredRecording? {
+        guard let archive = context.archive else { return nil }
+        do {
+            return try await archive.storedRecording(id: try validRecordingID(id))
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.serviceUnavailable, "the state store holding the recordings is unreachable")
+        }
     }
 
     func meta(_ folder: String) -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent("meta.json")) else { return nil }
-        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return Self.meta(data)
+    }
+
+    static func meta(_ data: Data) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     }
 
     func mayRead(_ meta: [String: Any]?, _ identity: Identity) -> Bool {
@@ -230,41 +253,110 @@ struct AdminAPI: Sendable {
     func listRecordings(_ identity: Identity) async throws -> Response {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: context.recordingsDirectory)) ?? []
         var list: [[String: Any]] = []
+        var local = Set<String>()
         for name in names.sorted().reversed() where !name.hasPrefix(".") {
             let folder = (context.recordingsDirectory as NSString).appendingPathComponent(name)
-            guard let meta = meta(folder), mayRead(meta, identity) else { continue }
+            guard let meta = meta(folder) else { continue }
+            local.insert(name)
+            guard mayRead(meta, identity) else { continue }
             var entry = meta
             entry["sealed"] = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(RecordingSeal.fileName))
+            entry["location"] = "local"
+            if context.archive != nil {
+                entry["stored"] = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(".stored"))
+            }
             list.append(entry)
+        }
+        if let archive = context.archive {
+            // The other instances' recordings. A store that does not answer leaves the list
+            // to this instance's own (`/readyz` says the store is away).
+            for stored in (try? await archive.storedRecordings(limit: 10_000)) ?? [] where !local.contains(stored.sessionID) {
+                guard var entry = Self.meta(stored.meta), mayRead(entry, identity) else { continue }
+                entry["sealed"] = true
+                entry["stored"] = true
+                entry["location"] = "store"
+                entry["recorded_by"] = stored.instance
+                list.append(entry)
+            }
+            list.sort { ($0["start"] as? String ?? "", $0["session_id"] as? String ?? "") > ($1["start"] as? String ?? "", $1["session_id"] as? String ?? "") }
         }
         return JSONResponse.raw(try JSONSerialization.data(withJSONObject: list, options: [.sortedKeys]))
     }
 
-    func showRecording(_ id: String, _ identity: Identity) async throws -> Response {
-        let folder = try recordingFolder(id)
-        let meta = meta(folder)
-        guard mayRead(meta, identity) else { throw APIError(.notFound, "no recording \(id)") }
-        var body: [String: Any] = ["id": id, "meta": meta ?? [:]]
-        do {
-            let report = try RecordingVerifier.verify(folder: folder)
-            body["verified"] = true
-            body["signed"] = report.signed
-            body["files"] = report.files
-        } catch {
-            body["verified"] = false
-            body["problem"] = error.description
-            body["files"] = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    /// One copy's verification, as the response lists it.
+    static func copyReport(_ location: String, _ result: Result<RecordingVerifier.Report, RecordingVerifier.Problem>) -> [String: Any] {
+        switch result {
+        case .success(let report): ["location": location, "verified": true, "signed": report.signed, "files": report.files]
+        case .failure(let problem): ["location": location, "verified": false, "problem": problem.description]
         }
+    }
+
+    func showRecording(_ id: String, _ identity: Identity) async throws -> Response {
+        let folder = try localFolder(id)
+        var stored: StoredRecording?
+        var storeUnchecked = false
+        do {
+            stored = try await storedCopy(id)
+        } catch {
+            // This instance's own copy is still checked and served.
+            guard folder != nil else { throw error }
+            storeUnchecked = true
+        }
+        guard let meta = folder.flatMap(meta) ?? stored.flatMap({ Self.meta($0.meta) }) ?? (folder != nil ? [:] : nil) else {
+            throw APIError(.notFound, "no recording \(id)")
+        }
+        guard mayRead(meta, identity) else { throw APIError(.notFound, "no recording \(id)") }
+        // Every copy there is is checked against its seal: the verdict is the worst of them.
+        var copies: [[String: Any]] = []
+        if let folder {
+            var report = Self.copyReport("local", Result { () throws(RecordingVerifier.Problem) in try RecordingVerifier.verify(folder: folder) })
+            if report["files"] == nil {
+                report["files"] = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+            }
+            copies.append(report)
+        }
+        if let stored, let archive = context.archive {
+            do {
+                var report = Self.copyReport("store", try await StoredRecordingCheck.verify(stored, in: archive))
+                report["recorded_by"] = stored.instance
+                if report["files"] == nil { report["files"] = stored.fileNames + [RecordingSeal.fileName] }
+                copies.append(report)
+            } catch {
+                throw APIError(.serviceUnavailable, "the state store holding the recordings is unreachable")
+            }
+        }
+        if storeUnchecked {
+            copies.append(["location": "store", "checked": false, "problem": "the state store is unreachable: its copy was not checked"])
+        }
+        let checked = copies.filter { $0["checked"] as? Bool != false }
+        let failed = checked.first { $0["verified"] as? Bool != true }
+        var body: [String: Any] = [
+            "id": id, "meta": meta, "copies": copies,
+            "verified": failed == nil,
+            "signed": checked.allSatisfy { $0["signed"] as? Bool == true },
+            "files": copies.first?["files"] ?? [],
+        ]
+        if let failed { body["problem"] = "\(failed["location"] as? String ?? "") copy: \(failed["problem"] as? String ?? "")" }
         return JSONResponse.raw(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
     }
 
     func recordingFile(_ id: String, _ name: String, _ identity: Identity) async throws -> Response {
-        let folder = try recordingFolder(id)
-        guard mayRead(meta(folder), identity) else { throw APIError(.notFound, "no recording \(id)") }
-        guard !name.contains("/"), !name.hasPrefix("."),
-              let data = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent(name)) else {
-            throw APIError(.notFound, "no file \(name) in recording \(id)")
+        guard !name.contains("/"), !name.hasPrefix(".") else { throw APIError(.notFound, "no file \(name) in recording \(id)") }
+        let data: Data?
+        if let folder = try localFolder(id) {
+            guard mayRead(meta(folder), identity) else { throw APIError(.notFound, "no recording \(id)") }
+            data = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent(name))
+        } else if let stored = try await storedCopy(id), let archive = context.archive {
+            guard mayRead(Self.meta(stored.meta), identity) else { throw APIError(.notFound, "no recording \(id)") }
+            do {
+                data = name == RecordingSeal.fileName ? stored.seal : try await archive.storedRecordingFile(stored, name: name)
+            } catch {
+                throw APIError(.serviceUnavailable, "the state store holding the recordings is unreachable")
+            }
+        } else {
+            throw APIError(.notFound, "no recording \(id)")
         }
+        guard let data else { throw APIError(.notFound, "no file \(name) in recording \(id)") }
         let type = name.hasSuffix(".json") ? "application/json" : name.hasSuffix(".jsonl") ? "application/x-ndjson" : "application/octet-stream"
         return JSONResponse.raw(data, contentType: type)
     }

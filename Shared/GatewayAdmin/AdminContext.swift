@@ -8,6 +8,8 @@ public struct AdminContext: Sendable {
     public var store: any StateStore
     public var adminGroups: [String]
     public var recordingsDirectory: String
+    /// The shared store's copies of sealed recordings (PostgreSQL); nil on SQLite.
+    public var archive: (any RecordingArchive)?
     public var metrics: GatewayMetrics
     public var readiness: [ReadinessCheck]
     /// Ends a session held by this process at once; false when it is not here.
@@ -17,7 +19,7 @@ public struct AdminContext: Sendable {
 
     public init(
         service: String, verifier: TokenVerifier, store: any StateStore, adminGroups: [String], recordingsDirectory: String,
-        metrics: GatewayMetrics, readiness: [ReadinessCheck] = [],
+        archive: (any RecordingArchive)? = nil, metrics: GatewayMetrics, readiness: [ReadinessCheck] = [],
         killLocal: @escaping @Sendable (String) async -> Bool = { _ in false },
         reviewDecided: @escaping @Sendable (Review) async -> Void = { _ in }
     ) {
@@ -26,6 +28,7 @@ public struct AdminContext: Sendable {
         self.store = store
         self.adminGroups = adminGroups
         self.recordingsDirectory = recordingsDirectory
+        self.archive = archive
         self.metrics = metrics
         self.readiness = readiness
         self.killLocal = killLocal

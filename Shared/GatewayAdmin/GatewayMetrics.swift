@@ -116,6 +116,18 @@ public final class GatewayMetrics: Sendable {
         counter("gateway_handshakes_refused_total", [("service", service), ("reason", reason)]).increment()
     }
 
+    /// `gateway_recording_uploads_total{outcome}`: sealed recordings copied into the shared
+    /// state store (`stored`) or not, to be tried again (`failed`).
+    public func recordingUpload(_ outcome: String) {
+        counter("gateway_recording_uploads_total", [("service", service), ("outcome", outcome)]).increment()
+    }
+
+    /// `gateway_recordings_unstored`: sealed recordings of this instance not yet in the shared
+    /// store (alert when it stays above 0: only this host has them).
+    public func recordingsUnstored(_ count: Int) {
+        meter("gateway_recordings_unstored", [("service", service)]).set(Double(count))
+    }
+
     public func authenticationFailure(reason: String) {
         counter("gateway_authentication_failures_total", [("service", service), ("reason", reason)]).increment()
     }

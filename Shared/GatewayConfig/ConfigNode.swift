@@ -10,6 +10,8 @@ final class ConfigNode {
 
     final class ErrorReport {
         var errors: [ConfigurationError] = []
+        /// What a value of exactly `${NAME}` or `${NAME:-default}` is read from.
+        var environment: [String: String] = [:]
         func add(_ path: String, _ reason: String) { errors.append(ConfigurationError(path: path, reason: reason)) }
     }
 
@@ -54,7 +56,29 @@ final class ConfigNode {
             error("expected a single value")
             return nil
         }
-        return scalar.string
+        return substituted(scalar.string)
+    }
+
+    /// A value that is exactly `${NAME}` or `${NAME:-default}` comes from the environment (as
+    /// containers are configured). Only a whole value: `${` inside a guardrail's pattern or a
+    /// command stays as written.
+    func substituted(_ value: String) -> String? {
+        guard value.hasPrefix("${"), value.hasSuffix("}") else { return value }
+        let inner = value.dropFirst(2).dropLast()
+        let name: Substring
+        var fallback: Substring?
+        if let separator = inner.range(of: ":-") {
+            name = inner[..<separator.lowerBound]
+            fallback = inner[separator.upperBound...]
+        } else {
+            name = inner
+        }
+        guard let first = name.first, first == "_" || (first.isASCII && first.isLetter),
+              name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else { return value }
+        if let set = report.environment[String(name)], !set.isEmpty { return set }
+        if let fallback { return String(fallback) }
+        error("environment variable \(name) is not set (the value is ${\(name)})")
+        return nil
     }
 
     func string(_ key: String, default value: String? = nil) -> String? {

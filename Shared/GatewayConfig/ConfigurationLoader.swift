@@ -40,6 +40,7 @@ public struct ConfigurationLoader: Sendable {
             throw ConfigurationErrors([ConfigurationError(path: "", reason: "not valid YAML: \(error)")])
         }
         let report = ConfigNode.ErrorReport()
+        report.environment = environment
         let document = ConfigNode(root, path: "", report: report)
         guard document.isMapping else {
             throw ConfigurationErrors([ConfigurationError(path: "", reason: "the file must be a mapping with identity, state, recordings, services and connections")])
@@ -127,8 +128,22 @@ public struct ConfigurationLoader: Sendable {
                 node.error("expected sqlite:///path or postgres://user:pass@host:port/db", key: "url")
                 return nil
             }
-            if case .sqlite(let file) = settings.backend, file != ":memory:" {
-                return StateSettings(url: url, backend: .sqlite(path: path(file)))
+            switch settings.backend {
+            case .sqlite(let file):
+                for key in ["password_env", "password_file"] where node.child(key).isPresent {
+                    node.error("is for a postgres:// store; an SQLite file has no password", key: key)
+                }
+                if file != ":memory:" { return StateSettings(url: url, backend: .sqlite(path: path(file))) }
+            case .postgres:
+                // The password kept out of the file (a compose or Kubernetes secret): `url`
+                // names the server and user, the password is added where only the store sees it.
+                guard let password = readSecret(node, envKey: "password_env", fileKey: "password_file", required: false, resolve: resolveSecrets) else { break }
+                guard var components = URLComponents(string: url), components.password == nil else {
+                    node.error("the url already holds a password; give it in one place", key: "url")
+                    return nil
+                }
+                components.percentEncodedPassword = password.value.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed.subtracting(CharacterSet(charactersIn: "@:/?#[]")))
+                return StateSettings(url: url, backend: .postgres(url: components.string ?? url))
             }
             return settings
         }

@@ -48,11 +48,11 @@ public struct RecordingSeal: Sendable, Codable, Hashable {
     static func sha256(file path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw RecordingError.io("cannot read \(path)") }
         defer { try? handle.close() }
-        var hasher = SHA256()
+        var digest = RecordingFileDigest()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(data: chunk)
+            digest.update(chunk)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return digest.finalize()
     }
 
     /// Seals `folder`: hashes its files and writes `seal.json` (signed when `signer` is given).

@@ -18,18 +18,27 @@ public enum RecordingVerifier {
 
     /// Verifies the folder; `trustedPublicKey` (base64) pins the signer when given.
     public static func verify(folder: String, trustedPublicKey: String? = nil) throws(Problem) -> Report {
-        let sealPath = (folder as NSString).appendingPathComponent(RecordingSeal.fileName)
-        guard let data = FileManager.default.contents(atPath: sealPath) else {
+        let sealData = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent(RecordingSeal.fileName))
+        guard sealData != nil else {
             throw Problem(file: RecordingSeal.fileName, reason: "missing: the recording is not sealed")
-        }
-        guard let seal = try? JSONDecoder().decode(RecordingSeal.self, from: data) else {
-            throw Problem(file: RecordingSeal.fileName, reason: "not a valid seal")
         }
         let actual: [String: String]
         do {
             actual = try RecordingSeal.digests(in: folder)
         } catch {
             throw Problem(file: folder, reason: "cannot read: \(error)")
+        }
+        return try verify(seal: sealData, digests: actual, trustedPublicKey: trustedPublicKey)
+    }
+
+    /// Verifies a recording held elsewhere (the state store's copy): `digests` are the SHA-256
+    /// of each file as it is there now (`RecordingFileDigest`), `seal` the `seal.json` bytes.
+    public static func verify(seal sealData: Data?, digests actual: [String: String], trustedPublicKey: String? = nil) throws(Problem) -> Report {
+        guard let sealData else {
+            throw Problem(file: RecordingSeal.fileName, reason: "missing: the recording is not sealed")
+        }
+        guard let seal = try? JSONDecoder().decode(RecordingSeal.self, from: sealData) else {
+            throw Problem(file: RecordingSeal.fileName, reason: "not a valid seal")
         }
         for name in seal.files.keys.sorted() {
             guard let digest = actual[name] else { throw Problem(file: name, reason: "missing") }

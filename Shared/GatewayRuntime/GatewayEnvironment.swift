@@ -23,11 +23,13 @@ public struct GatewayEnvironment: Sendable {
     public var webhooks: WebhookNotifier
     /// Waits for review decisions for every held session of this process.
     public var reviews: ReviewWatcher
+    /// Copies sealed recordings into the shared store (a no-op on SQLite).
+    public var recordings: RecordingUploader
 
     public init(
         service: ServiceKind, configuration: GatewayConfiguration, endpoint: ServiceEndpoint, verifier: TokenVerifier, store: any StateStore,
         audit: AuditTrail, metrics: GatewayMetrics, sessions: SessionRegistry, policy: PolicyEngine, signer: RecordingSigner?,
-        instanceID: String, logger: Logger, webhooks: WebhookNotifier, reviews: ReviewWatcher
+        instanceID: String, logger: Logger, webhooks: WebhookNotifier, reviews: ReviewWatcher, recordings: RecordingUploader
     ) {
         self.service = service
         self.configuration = configuration
@@ -43,6 +45,7 @@ public struct GatewayEnvironment: Sendable {
         self.logger = logger
         self.webhooks = webhooks
         self.reviews = reviews
+        self.recordings = recordings
     }
 
     /// The connections this gateway serves.

@@ -123,12 +123,16 @@ public enum GatewayMain {
         let audit = AuditTrail(service: service.serviceName, store: store, recordingsDirectory: configuration.recordings.directory, logger: logger)
         if await migration.isDone { await audit.replayFallback() }
         let sessions = SessionRegistry()
+        let uploader = RecordingUploader(
+            archive: store as? any RecordingArchive, directory: configuration.recordings.directory, instanceID: instanceID,
+            metrics: metrics, logger: logger
+        )
         let environment = GatewayEnvironment(
             service: service, configuration: configuration, endpoint: endpoint, verifier: verifier, store: store,
             audit: audit, metrics: metrics, sessions: sessions, policy: PolicyEngine(), signer: signer,
             instanceID: instanceID, logger: logger,
             webhooks: WebhookNotifier(hooks: configuration.webhooks, logger: Logger(label: "gateway.webhooks")),
-            reviews: ReviewWatcher(store: store)
+            reviews: ReviewWatcher(store: store), recordings: uploader
         )
 
         let protocolListener = try await makeListener(environment)
@@ -154,7 +158,7 @@ public enum GatewayMain {
 
         let adminContext = AdminContext(
             service: service.serviceName, verifier: verifier, store: store, adminGroups: configuration.adminGroups,
-            recordingsDirectory: configuration.recordings.directory, metrics: metrics, readiness: readiness,
+            recordingsDirectory: configuration.recordings.directory, archive: store as? any RecordingArchive, metrics: metrics, readiness: readiness,
             killLocal: { id in await sessions.terminate(id, reason: "killed by an administrator") },
             reviewDecided: { [webhooks = environment.webhooks] review in webhooks.reviewEvent(review, service: service.serviceName) }
         )
@@ -174,6 +178,7 @@ public enum GatewayMain {
         services.append(SessionDrain(sessions: sessions, logger: logger))
         if let protocolListener { services.append(protocolListener) }
         services.append(ReviewChangeListener(store: store, watcher: environment.reviews))
+        services.append(RecordingUploadSweeper(uploader: uploader))
         services.append(ReviewExpirySweeper(store: store, audit: audit, webhooks: environment.webhooks, service: service.serviceName, logger: logger))
         let group = ServiceGroup(
             configuration: .init(
@@ -192,6 +197,9 @@ public enum GatewayMain {
             try await answer(within: .seconds(5), { await audit.flush() }, onTimeout: { Late() })
         } catch {
             logger.warning("the last audit events went to the fallback file: the state store did not take them within 5 s")
+        }
+        if !(await uploader.finish(within: .seconds(10))) {
+            logger.warning("recordings not yet copied to the state store within 10 s are copied at the next start")
         }
         do {
             try await answer(within: .seconds(3), { await store.close() }, onTimeout: { Late() })

@@ -177,6 +177,7 @@ public final class TrackedSession: Sendable {
         try? await environment.store.upsert(ended)
         do {
             try recorder?.finish(status: status.rawValue)
+            if recorder != nil { await environment.recordings.enqueue(id) }
         } catch {
             logger.error("the session recording could not be sealed", metadata: ["gateway.error": "\(error)"])
         }

@@ -62,6 +62,12 @@ public final class PostgresStateStore: StateStore {
                     }
                     try await connection.query("INSERT INTO gateway_schema (version) VALUES (1)", logger: Self.logger)
                 }
+                if version < 2 {
+                    for statement in Self.schemaV2 {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Self.logger)
+                    }
+                    try await connection.query("INSERT INTO gateway_schema (version) VALUES (2)", logger: Self.logger)
+                }
             } catch {
                 _ = try? await connection.query("SELECT pg_advisory_unlock(727274)", logger: Self.logger)
                 throw error
@@ -93,6 +99,21 @@ public final class PostgresStateStore: StateStore {
         "CREATE INDEX gateway_sessions_status ON gateway_sessions(status, started_at)",
     ]
 
+    /// Sealed recordings (`RecordingArchive`): a row once the upload is whole, its chunks beside it.
+    static let schemaV2 = [
+        """
+        CREATE TABLE gateway_recordings (
+            session_id TEXT PRIMARY KEY, stored_at DOUBLE PRECISION NOT NULL, instance TEXT NOT NULL,
+            meta BYTEA NOT NULL, seal BYTEA NOT NULL, chunk_counts TEXT NOT NULL)
+        """,
+        "CREATE INDEX gateway_recordings_stored_at ON gateway_recordings(stored_at)",
+        """
+        CREATE TABLE gateway_recording_chunks (
+            session_id TEXT NOT NULL, file TEXT NOT NULL, chunk INTEGER NOT NULL, data BYTEA NOT NULL,
+            PRIMARY KEY (session_id, file, chunk))
+        """,
+    ]
+
     /// How long an operation waits for the server. While the server cannot be reached,
     /// PostgresClient queues a request until a connection opens, without bound: a store that
     /// does not answer within this is an error, which callers handle (new sessions fail closed,
@@ -114,7 +135,7 @@ public final class PostgresStateStore: StateStore {
     /// answered within `operationTimeout` (it is cancelled then, and not waited for) or the
     /// store is known to be away. The whole operation is bounded, not only the wait for a
     /// connection: a query sent to a server that then vanished was seen to hang unanswered.
-    private func answered<T: Sendable>(_ operation: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func answered<T: Sendable>(_ operation: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         guard !away.load(ordering: .relaxed) else {
             throw StateStoreError.unavailable("the PostgreSQL state store is not answering (checked every \(Self.probeInterval))")
         }

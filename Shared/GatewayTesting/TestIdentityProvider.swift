@@ -13,6 +13,9 @@ import Synchronization
 public final class TestIdentityProvider: Sendable {
     public let audience: String
     public let port: Int
+    /// The issuer URL its tokens and discovery name: `http://127.0.0.1:<port>` unless given
+    /// (the compose stack's `http://demo-idp:9100`).
+    public let issuer: String
     private let channel: any Channel
     private let box: StateBox
 
@@ -21,38 +24,40 @@ public final class TestIdentityProvider: Sendable {
         var jwksRequests = 0
     }
 
-    public var issuer: String { "http://127.0.0.1:\(port)" }
     public var jwksRequests: Int { box.mutex.withLock { $0.jwksRequests } }
     public var keys: [TestSigningKey] { box.mutex.withLock { $0.keys } }
 
-    private init(audience: String, port: Int, channel: any Channel, box: StateBox) {
+    private init(audience: String, port: Int, issuer: String, channel: any Channel, box: StateBox) {
         self.audience = audience
         self.port = port
+        self.issuer = issuer
         self.channel = channel
         self.box = box
     }
 
 
-    /// Starts on 127.0.0.1 (port 0 picks a free one) with one key per algorithm.
+    /// Starts on 127.0.0.1 (port 0 picks a free one) with one key per algorithm. `host`
+    /// and `issuer` are for the demo container, reached by other containers by name.
     public static func start(
-        port: Int = 0, audience: String = "access-gateway",
+        port: Int = 0, host: String = "127.0.0.1", issuer publicIssuer: String? = nil, audience: String = "access-gateway",
         algorithms: [TestSigningKey.Algorithm] = TestSigningKey.Algorithm.allCases
     ) async throws -> TestIdentityProvider {
         let keys = try algorithms.map { try TestSigningKey.generate($0) }
         let box = StateBox(State(keys: keys))
-        let portBox = PortBox()
+        let issuerBox = IssuerBox()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(DiscoveryHandler(box: box, port: portBox))
+                    channel.pipeline.addHandler(DiscoveryHandler(box: box, issuer: issuerBox))
                 }
             }
-            .bind(host: "127.0.0.1", port: port)
+            .bind(host: host, port: port)
             .get()
         let bound = channel.localAddress?.port ?? port
-        portBox.value.withLock { $0 = bound }
-        return TestIdentityProvider(audience: audience, port: bound, channel: channel, box: box)
+        let issuer = publicIssuer ?? "http://127.0.0.1:\(bound)"
+        issuerBox.value.withLock { $0 = issuer }
+        return TestIdentityProvider(audience: audience, port: bound, issuer: issuer, channel: channel, box: box)
     }
 
     public func stop() async {
@@ -152,8 +157,8 @@ final class StateBox: Sendable {
     init(_ state: TestIdentityProvider.State) { self.mutex = Mutex(state) }
 }
 
-final class PortBox: Sendable {
-    let value = Mutex(0)
+final class IssuerBox: Sendable {
+    let value = Mutex("")
 }
 
 /// Serves `/.well-known/openid-configuration` and `/jwks`.
@@ -162,16 +167,16 @@ final class DiscoveryHandler: ChannelInboundHandler, Sendable {
     typealias OutboundOut = HTTPServerResponsePart
 
     let box: StateBox
-    let port: PortBox
+    let issuer: IssuerBox
 
-    init(box: StateBox, port: PortBox) {
+    init(box: StateBox, issuer: IssuerBox) {
         self.box = box
-        self.port = port
+        self.issuer = issuer
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(let head) = unwrapInboundIn(data) else { return }
-        let issuer = "http://127.0.0.1:\(port.value.withLock { $0 })"
+        let issuer = self.issuer.value.withLock { $0 }
         var status = HTTPResponseStatus.ok
         var body = Data()
         switch head.uri {

@@ -7,12 +7,13 @@ import GatewayTesting
 
 // Helpers the tests and the demo run as separate processes.
 //   gateway-test-helper record-until-killed DIR SESSION   records events until SIGKILL
-//   gateway-test-helper idp [--port N] [--token-dir DIR]  serves a test identity provider
+//   gateway-test-helper idp [--port N] [--host ADDR] [--issuer URL] [--token-dir DIR]
+//                                    serves a test identity provider (demo and tests only)
 //                                                          and writes tokens for demo users
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: gateway-test-helper record-until-killed DIR SESSION | idp [--port N] [--token-dir DIR]\n".utf8))
+    FileHandle.standardError.write(Data("usage: gateway-test-helper record-until-killed DIR SESSION | idp [--port N] [--host ADDR] [--issuer URL] [--token-dir DIR]\n".utf8))
     exit(2)
 }
 
@@ -36,13 +37,17 @@ case "record-until-killed":
 case "idp":
     var port = 0
     var tokenDirectory: String?
+    var host = "127.0.0.1"
+    var issuer: String?
     var index = 2
     while index + 1 < arguments.count {
         if arguments[index] == "--port" { port = Int(arguments[index + 1]) ?? 0 }
         if arguments[index] == "--token-dir" { tokenDirectory = arguments[index + 1] }
+        if arguments[index] == "--host" { host = arguments[index + 1] }
+        if arguments[index] == "--issuer" { issuer = arguments[index + 1] }
         index += 2
     }
-    let idp = try await TestIdentityProvider.start(port: port)
+    let idp = try await TestIdentityProvider.start(port: port, host: host, issuer: issuer)
     FileHandle.standardOutput.write(Data("issuer \(idp.issuer)\n".utf8))
     if let tokenDirectory {
         try FileManager.default.createDirectory(atPath: tokenDirectory, withIntermediateDirectories: true)

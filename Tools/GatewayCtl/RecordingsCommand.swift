@@ -38,14 +38,25 @@ struct RecordingsCommand: AsyncParsableCommand {
                 if options.json { return Table.printJSON(data) }
                 entries = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
             }
-            Table.print(headers: ["SESSION", "SERVICE", "CONNECTION", "USER", "START", "STATUS", "SEALED"], rows: entries.map { meta in
+            Table.print(headers: ["SESSION", "SERVICE", "CONNECTION", "USER", "START", "STATUS", "SEALED", "HELD"], rows: entries.map { meta in
                 let identity = meta["identity"] as? [String: Any]
                 return [
                     meta["session_id"] as? String ?? "", meta["service"] as? String ?? "", meta["connection"] as? String ?? "",
                     (identity?["email"] as? String) ?? (identity?["sub"] as? String) ?? "", meta["start"] as? String ?? "",
                     meta["status"] as? String ?? "", (meta["sealed"] as? Bool ?? false) ? "yes" : "no",
+                    RecordingsCommand.held(meta),
                 ]
             })
+        }
+    }
+
+    /// Where the recording is: this gateway's folder, the shared store, or both.
+    static func held(_ meta: [String: Any]) -> String {
+        switch (meta["location"] as? String, meta["stored"] as? Bool) {
+        case ("store", _): "store"
+        case ("local", true?): "local+store"
+        case ("local", false?): "local (not yet in store)"
+        default: "local"
         }
     }
 
@@ -70,7 +81,19 @@ struct RecordingsCommand: AsyncParsableCommand {
             if options.json { Table.printJSON(data) }
             let body = try JSONSerialization.jsonObject(with: data) as? [String: Any]
             if body?["verified"] as? Bool == true {
-                if !options.json { print("ok: verified by the gateway\((body?["signed"] as? Bool ?? false) ? ", signature valid" : ", unsigned")") }
+                guard !options.json else { return }
+                // One line per copy the gateway checked: its own folder, the shared store's.
+                let copies = body?["copies"] as? [[String: Any]] ?? []
+                for copy in copies {
+                    let location = copy["location"] as? String ?? "?"
+                    if copy["checked"] as? Bool == false {
+                        print("not checked: \(location) copy: \(copy["problem"] as? String ?? "")")
+                    } else {
+                        let files = (copy["files"] as? [String])?.count ?? 0
+                        print("ok: \(location) copy, \(files) files intact\((copy["signed"] as? Bool ?? false) ? ", signature valid" : ", unsigned")")
+                    }
+                }
+                if copies.isEmpty { print("ok: verified by the gateway\((body?["signed"] as? Bool ?? false) ? ", signature valid" : ", unsigned")") }
             } else {
                 FileHandle.standardError.write(Data("verification failed: \(body?["problem"] as? String ?? "unknown")\n".utf8))
                 throw ExitCode(1)

@@ -159,6 +159,43 @@ struct ConfigurationLoaderTests {
         #expect(errors(Self.valid(), environment: [:], service: .ssh).isEmpty)
     }
 
+    /// A whole value of `${NAME}` or `${NAME:-default}` comes from the environment; `${`
+    /// inside a value (a guardrail's pattern) is left as written.
+    @Test func environmentSubstitutionOfWholeValues() throws {
+        var yaml = Self.valid().replacingOccurrences(of: "issuer: https://idp.example.com", with: "issuer: ${IDP_ISSUER}")
+        yaml = yaml.replacingOccurrences(of: "audience: access-gateway", with: "audience: ${IDP_AUDIENCE:-access-gateway}")
+        yaml = yaml.replacingOccurrences(of: "pattern: 'rm\\s+-[a-z]*r[a-z]*f'", with: "pattern: '\\$\\{IFS\\}rm'")
+        let loaded = try ConfigurationLoader(environment: environment.merging(["IDP_ISSUER": "https://login.example.com"]) { $1 }).load(yaml: yaml)
+        #expect(loaded.identity.issuer == "https://login.example.com")
+        #expect(loaded.identity.audience == "access-gateway")
+        #expect(errors(yaml) == ["identity.issuer: environment variable IDP_ISSUER is not set (the value is ${IDP_ISSUER})"])
+        let overridden = try ConfigurationLoader(environment: environment.merging(["IDP_ISSUER": "https://a.example", "IDP_AUDIENCE": "other"]) { $1 }).load(yaml: yaml)
+        #expect(overridden.identity.audience == "other")
+    }
+
+    /// The PostgreSQL store's password from a file or the environment, kept out of the URL.
+    @Test func stateStorePasswordFromAFile() throws {
+        let file = NSTemporaryDirectory() + "gateway-state-password-\(UUID().uuidString.prefix(6))"
+        try "p@ss:w/rd\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let postgres = Self.valid().replacingOccurrences(
+            of: "url: sqlite:///tmp/gateway-test/state.sqlite",
+            with: "url: postgres://gateway@db.internal:5432/gateway?sslmode=require\n  password_file: \(file)"
+        )
+        let loaded = try ConfigurationLoader(environment: environment).load(yaml: postgres)
+        guard case .postgres(let url) = loaded.state.backend else {
+            Issue.record("not a postgres store")
+            return
+        }
+        let components = try #require(URLComponents(string: url))
+        #expect(components.password == "p@ss:w/rd")
+        #expect(components.user == "gateway" && components.host == "db.internal" && components.port == 5432)
+        #expect(!loaded.state.url.contains("p@ss"), "the URL kept for display has no password")
+        let twice = postgres.replacingOccurrences(of: "postgres://gateway@", with: "postgres://gateway:inline@")
+        #expect(errors(twice) == ["state.url: the url already holds a password; give it in one place"])
+        let sqlite = Self.valid().replacingOccurrences(of: "url: sqlite:///tmp/gateway-test/state.sqlite", with: "url: sqlite:///tmp/s.sqlite\n  password_file: \(file)")
+        #expect(errors(sqlite).contains("state.password_file: is for a postgres:// store; an SQLite file has no password"))
+    }
+
     @Test func unreadableFile() {
         let yaml = Self.valid().replacingOccurrences(of: Self.keyFile, with: "/nonexistent/key")
         #expect(errors(yaml) == ["connections[1].upstream.private_key_file: cannot read /nonexistent/key"])

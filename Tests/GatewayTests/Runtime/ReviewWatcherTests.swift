@@ -17,7 +17,9 @@ struct ReviewWatcherTests {
         }
         let approved = review("r-a")
         let expiring = review("r-e", expiresIn: 2)
-        let abandoned = review("r-c")
+        // Far from expiring: on a loaded machine the loop may not run for a minute, and the
+        // review must still be found abandoned (cancelled), not expired.
+        let abandoned = review("r-c", expiresIn: 900)
         for item in [approved, expiring, abandoned] { try await store.insert(item) }
         let connected = Mutex(true)
         async let a = watcher.wait(for: approved, isClientConnected: { true })

@@ -55,7 +55,7 @@ struct SSHGatewayFixture {
                 guardrails:
                   - { name: no-rm-rf, pattern: 'rm\\s+-[a-z]*r[a-z]*f', message: "recursive force delete is blocked" }
                 approvals:
-                  - { name: restarts, pattern: '^\\s*systemctl\\s+restart\\b', reviewer_groups: [dba], timeout: 20s }
+                  - { name: restarts, pattern: '^\\s*systemctl\\s+restart\\b', reviewer_groups: [dba], timeout: 2m }
                 masking: { entities: [EMAIL] }
               - name: web-best-effort
                 type: ssh

@@ -37,7 +37,8 @@ struct InProcessEnvironment {
             verifier: TokenVerifier(settings: configuration.identity), store: store,
             audit: AuditTrail(service: service.serviceName, store: store, recordingsDirectory: directory + "/recordings", logger: logger),
             metrics: GatewayMetrics(service: service.serviceName), sessions: SessionRegistry(), policy: PolicyEngine(), signer: nil,
-            instanceID: "test", logger: logger, webhooks: WebhookNotifier(hooks: [], logger: logger), reviews: ReviewWatcher(store: store)
+            instanceID: "test", logger: logger, webhooks: WebhookNotifier(hooks: [], logger: logger), reviews: ReviewWatcher(store: store),
+            recordings: RecordingUploader(archive: nil, directory: directory + "/recordings", instanceID: "test", logger: logger)
         )
     }
 

@@ -1,0 +1,26 @@
+import Foundation
+import GatewayRecording
+import GatewayState
+
+/// Verifies the state store's copy of a recording against the seal stored with it: every
+/// file is read back chunk by chunk and hashed, as `gatewayctl recordings verify` does with a
+/// folder.
+enum StoredRecordingCheck {
+    static func verify(_ recording: StoredRecording, in archive: any RecordingArchive) async throws -> Result<RecordingVerifier.Report, RecordingVerifier.Problem> {
+        var digests: [String: String] = [:]
+        files: for name in recording.fileNames {
+            var digest = RecordingFileDigest()
+            for index in 0..<(recording.chunkCounts[name] ?? 0) {
+                // A missing chunk leaves the file out: the verifier names it missing.
+                guard let chunk = try await archive.storedRecordingChunk(sessionID: recording.sessionID, file: name, index: index) else { continue files }
+                digest.update(chunk)
+            }
+            digests[name] = digest.finalize()
+        }
+        do {
+            return .success(try RecordingVerifier.verify(seal: recording.seal, digests: digests))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
