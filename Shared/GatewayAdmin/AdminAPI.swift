@@ -263,7 +263,7 @@ struct AdminAPI: Sendable {
             entry["sealed"] = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(RecordingSeal.fileName))
             entry["location"] = "local"
             if context.archive != nil {
-                entry["stored"] = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(".stored"))
+                entry["stored"] = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(StoredRecording.markerName))
             }
             list.append(entry)
         }

@@ -8,14 +8,12 @@ import GatewayState
 enum StoredRecordingCheck {
     static func verify(_ recording: StoredRecording, in archive: any RecordingArchive) async throws -> Result<RecordingVerifier.Report, RecordingVerifier.Problem> {
         var digests: [String: String] = [:]
-        files: for name in recording.fileNames {
+        for name in recording.fileNames {
             var digest = RecordingFileDigest()
-            for index in 0..<(recording.chunkCounts[name] ?? 0) {
-                // A missing chunk leaves the file out: the verifier names it missing.
-                guard let chunk = try await archive.storedRecordingChunk(sessionID: recording.sessionID, file: name, index: index) else { continue files }
-                digest.update(chunk)
+            // A missing chunk leaves the file out: the verifier names it missing.
+            if try await archive.forEachStoredChunk(recording, name: name, { digest.update($0) }) {
+                digests[name] = digest.finalize()
             }
-            digests[name] = digest.finalize()
         }
         do {
             return .success(try RecordingVerifier.verify(seal: recording.seal, digests: digests))

@@ -12,8 +12,6 @@ import Logging
 ///
 /// Uploads run one at a time, in the background: a session's end does not wait for its copy.
 public actor RecordingUploader {
-    /// Hidden, so the seal and the verifier leave it out.
-    public static let markerName = ".stored"
     /// Each chunk is one row and one round trip; a store operation must answer within its
     /// timeout, so a chunk is kept well below what a slow link carries in that time.
     static let chunkSize = 512 * 1024
@@ -49,11 +47,11 @@ public actor RecordingUploader {
             queue.removeFirst()
         }
         worker = nil
-        metrics?.recordingsUnstored(unstored().count)
     }
 
     /// Queues every sealed recording not yet stored and waits for them; returns how many
-    /// are still not stored.
+    /// are still not stored, which is also what `gateway_recordings_unstored` reports (set
+    /// here, once a minute, not after every session's copy: each count lists the folder).
     @discardableResult
     public func sweep() async -> Int {
         guard archive != nil else { return 0 }
@@ -85,7 +83,7 @@ public actor RecordingUploader {
             guard !name.hasPrefix(".") else { return false }
             let folder = (directory as NSString).appendingPathComponent(name)
             return FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(RecordingSeal.fileName))
-                && !FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(Self.markerName))
+                && !FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(StoredRecording.markerName))
         }
     }
 
@@ -124,7 +122,7 @@ public actor RecordingUploader {
         }
         let meta = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent("meta.json")) ?? Data("{}".utf8)
         try await archive.completeRecording(StoredRecording(sessionID: sessionID, meta: meta, seal: sealData, chunkCounts: counts, instance: instanceID))
-        let marker = (folder as NSString).appendingPathComponent(Self.markerName)
+        let marker = (folder as NSString).appendingPathComponent(StoredRecording.markerName)
         guard FileManager.default.createFile(atPath: marker, contents: Data()) else {
             throw RecordingError.io("cannot mark \(folder) stored")
         }

@@ -19,14 +19,20 @@ public protocol RecordingArchive: Sendable {
 }
 
 extension RecordingArchive {
+    /// Reads a stored file's chunks in order into `body`; false when the file is not stored or
+    /// a chunk is missing (reading stops there).
+    public func forEachStoredChunk(_ recording: StoredRecording, name: String, _ body: (Data) -> Void) async throws -> Bool {
+        guard let count = recording.chunkCounts[name] else { return false }
+        for index in 0..<count {
+            guard let chunk = try await storedRecordingChunk(sessionID: recording.sessionID, file: name, index: index) else { return false }
+            body(chunk)
+        }
+        return true
+    }
+
     /// A stored file's bytes, whole; nil when it is not stored or a chunk is missing.
     public func storedRecordingFile(_ recording: StoredRecording, name: String) async throws -> Data? {
-        guard let count = recording.chunkCounts[name] else { return nil }
         var data = Data()
-        for index in 0..<count {
-            guard let chunk = try await storedRecordingChunk(sessionID: recording.sessionID, file: name, index: index) else { return nil }
-            data.append(chunk)
-        }
-        return data
+        return try await forEachStoredChunk(recording, name: name) { data.append($0) } ? data : nil
     }
 }

@@ -24,6 +24,10 @@ public struct StoredRecording: Sendable, Hashable {
         self.instance = instance
     }
 
+    /// The empty file that marks a local recording folder whose copy is in the store (hidden,
+    /// so the seal and the verifier leave it out).
+    public static let markerName = ".stored"
+
     /// The file names, without the seal (which is `seal`).
     public var fileNames: [String] { chunkCounts.keys.sorted() }
 }
