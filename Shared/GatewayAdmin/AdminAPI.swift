@@ -286,8 +286,13 @@ struct AdminAPI: Sendable {
     /// One copy's verification, as the response lists it.
     static func copyReport(_ location: String, _ result: Result<RecordingVerifier.Report, RecordingVerifier.Problem>) -> [String: Any] {
         switch result {
-        case .success(let report): ["location": location, "verified": true, "signed": report.signed, "files": report.files]
-        case .failure(let problem): ["location": location, "verified": false, "problem": problem.description]
+        case .success(let report):
+            var copy: [String: Any] = ["location": location, "verified": true, "signed": report.signed, "files": report.files]
+            // The signer, so that a caller can pin keys of its own (`verify --public-key`).
+            if report.signed { copy["public_key"] = report.seal.publicKey }
+            return copy
+        case .failure(let problem):
+            return ["location": location, "verified": false, "problem": problem.description]
         }
     }
 
@@ -309,7 +314,7 @@ struct AdminAPI: Sendable {
         // Every copy there is is checked against its seal: the verdict is the worst of them.
         var copies: [[String: Any]] = []
         if let folder {
-            var report = Self.copyReport("local", Result { () throws(RecordingVerifier.Problem) in try RecordingVerifier.verify(folder: folder) })
+            var report = Self.copyReport("local", Result { () throws(RecordingVerifier.Problem) in try RecordingVerifier.verify(folder: folder, trusting: context.trustedRecordingKeys) })
             if report["files"] == nil {
                 report["files"] = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
             }
@@ -317,7 +322,7 @@ struct AdminAPI: Sendable {
         }
         if let stored, let archive = context.archive {
             do {
-                var report = Self.copyReport("store", try await StoredRecordingCheck.verify(stored, in: archive))
+                var report = Self.copyReport("store", try await StoredRecordingCheck.verify(stored, in: archive, trusting: context.trustedRecordingKeys))
                 report["recorded_by"] = stored.instance
                 if report["files"] == nil { report["files"] = stored.fileNames + [RecordingSeal.fileName] }
                 copies.append(report)

@@ -10,6 +10,9 @@ public struct AdminContext: Sendable {
     public var recordingsDirectory: String
     /// The shared store's copies of sealed recordings (PostgreSQL); nil on SQLite.
     public var archive: (any RecordingArchive)?
+    /// Base64 Ed25519 public keys a recording's seal must be signed by to verify (this
+    /// instance's signing key and `recordings.trusted_keys`); empty: unsigned seals verify.
+    public var trustedRecordingKeys: Set<String>
     public var metrics: GatewayMetrics
     public var readiness: [ReadinessCheck]
     /// Ends a session held by this process at once; false when it is not here.
@@ -19,7 +22,7 @@ public struct AdminContext: Sendable {
 
     public init(
         service: String, verifier: TokenVerifier, store: any StateStore, adminGroups: [String], recordingsDirectory: String,
-        archive: (any RecordingArchive)? = nil, metrics: GatewayMetrics, readiness: [ReadinessCheck] = [],
+        archive: (any RecordingArchive)? = nil, trustedRecordingKeys: Set<String> = [], metrics: GatewayMetrics, readiness: [ReadinessCheck] = [],
         killLocal: @escaping @Sendable (String) async -> Bool = { _ in false },
         reviewDecided: @escaping @Sendable (Review) async -> Void = { _ in }
     ) {
@@ -29,6 +32,7 @@ public struct AdminContext: Sendable {
         self.adminGroups = adminGroups
         self.recordingsDirectory = recordingsDirectory
         self.archive = archive
+        self.trustedRecordingKeys = trustedRecordingKeys
         self.metrics = metrics
         self.readiness = readiness
         self.killLocal = killLocal

@@ -159,8 +159,12 @@ public struct ConfigurationLoader: Sendable {
             if let key, !FileManager.default.isReadableFile(atPath: key) {
                 node.error("cannot read \(key)", key: "signing_key_file")
             }
+            let trusted = node.stringList("trusted_keys")
+            for (index, text) in trusted.enumerated() where Data(base64Encoded: text)?.count != 32 {
+                node.error("entry \(index + 1) is not a base64 Ed25519 public key (32 bytes), as `gatewayctl recordings verify --public-key` takes", key: "trusted_keys")
+            }
             guard let directory else { return nil }
-            return RecordingSettings(directory: path(directory), signingKeyFile: key)
+            return RecordingSettings(directory: path(directory), signingKeyFile: key, trustedKeys: trusted)
         }
 
         func readServices(_ node: ConfigNode) -> ServiceSettings {

@@ -101,10 +101,15 @@ public struct StateSettings: Sendable, Hashable {
 public struct RecordingSettings: Sendable, Hashable {
     public var directory: String
     public var signingKeyFile: String?
+    /// Base64 Ed25519 public keys whose signatures the admin API accepts besides this
+    /// instance's own signing key (other instances' keys, keys before a rotation). With a
+    /// signing key or any of these, an unsigned or otherwise signed seal does not verify.
+    public var trustedKeys: [String]
 
-    public init(directory: String, signingKeyFile: String? = nil) {
+    public init(directory: String, signingKeyFile: String? = nil, trustedKeys: [String] = []) {
         self.directory = directory
         self.signingKeyFile = signingKeyFile
+        self.trustedKeys = trustedKeys
     }
 }
 

@@ -16,8 +16,9 @@ public enum RecordingVerifier {
         public var files: [String]
     }
 
-    /// Verifies the folder; `trustedPublicKey` (base64) pins the signer when given.
-    public static func verify(folder: String, trustedPublicKey: String? = nil) throws(Problem) -> Report {
+    /// Verifies the folder. `trustedKeys` (base64 Ed25519 public keys) pins the signer: when
+    /// it is not empty, the seal must be signed by one of them.
+    public static func verify(folder: String, trusting trustedKeys: Set<String> = []) throws(Problem) -> Report {
         let sealData = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent(RecordingSeal.fileName))
         guard sealData != nil else {
             throw Problem(file: RecordingSeal.fileName, reason: "missing: the recording is not sealed")
@@ -28,12 +29,14 @@ public enum RecordingVerifier {
         } catch {
             throw Problem(file: folder, reason: "cannot read: \(error)")
         }
-        return try verify(seal: sealData, digests: actual, trustedPublicKey: trustedPublicKey)
+        return try verify(seal: sealData, digests: actual, trusting: trustedKeys)
     }
 
     /// Verifies a recording held elsewhere (the state store's copy): `digests` are the SHA-256
     /// of each file as it is there now (`RecordingFileDigest`), `seal` the `seal.json` bytes.
-    public static func verify(seal sealData: Data?, digests actual: [String: String], trustedPublicKey: String? = nil) throws(Problem) -> Report {
+    /// Whoever can write where the copy is held can also rewrite its seal to match: only a
+    /// signature by a trusted key (`trustedKeys`) tells such a forgery from the original.
+    public static func verify(seal sealData: Data?, digests actual: [String: String], trusting trustedKeys: Set<String> = []) throws(Problem) -> Report {
         guard let sealData else {
             throw Problem(file: RecordingSeal.fileName, reason: "missing: the recording is not sealed")
         }
@@ -58,11 +61,11 @@ public enum RecordingVerifier {
             guard key.isValidSignature(signatureData, for: payload) else {
                 throw Problem(file: RecordingSeal.fileName, reason: "altered: the signature does not verify")
             }
-            if let trustedPublicKey, trustedPublicKey != keyText {
+            if !trustedKeys.isEmpty, !trustedKeys.contains(keyText) {
                 throw Problem(file: RecordingSeal.fileName, reason: "signed by an untrusted key")
             }
             signed = true
-        } else if trustedPublicKey != nil {
+        } else if !trustedKeys.isEmpty {
             throw Problem(file: RecordingSeal.fileName, reason: "not signed, but a signature was required")
         }
         return Report(seal: seal, signed: signed, files: seal.files.keys.sorted())

@@ -158,7 +158,9 @@ public enum GatewayMain {
 
         let adminContext = AdminContext(
             service: service.serviceName, verifier: verifier, store: store, adminGroups: configuration.adminGroups,
-            recordingsDirectory: configuration.recordings.directory, archive: store as? any RecordingArchive, metrics: metrics, readiness: readiness,
+            recordingsDirectory: configuration.recordings.directory, archive: store as? any RecordingArchive,
+            trustedRecordingKeys: Set(configuration.recordings.trustedKeys + [signer?.publicKeyBase64].compactMap { $0 }),
+            metrics: metrics, readiness: readiness,
             killLocal: { id in await sessions.terminate(id, reason: "killed by an administrator") },
             reviewDecided: { [webhooks = environment.webhooks] review in webhooks.reviewEvent(review, service: service.serviceName) }
         )

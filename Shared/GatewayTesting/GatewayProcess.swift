@@ -100,6 +100,12 @@ public final class GatewayProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// `runToExit` on a thread of its own, for async tests: a blocking wait on Swift's
+    /// cooperative pool (one thread per core) stalls every other task of the test process.
+    public static func run(binary: String, arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await onOwnThread { try runToExit(binary: binary, arguments: arguments, environment: environment) }.value
+    }
+
     /// Runs a gateway (or gatewayctl) to completion; returns its status and combined output.
     public static func runToExit(binary: String, arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         guard let path = HelperBinary.path(binary) else { throw GatewayProcessError.notBuilt(binary) }

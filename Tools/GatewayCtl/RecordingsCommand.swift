@@ -64,12 +64,12 @@ struct RecordingsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check a recording against its seal; exits 1 naming the altered file.")
         @OptionGroup var options: AdminOptions
         @Argument(help: "A recording folder (offline) or a session id (asks a gateway).") var recording: String
-        @Option(name: .customLong("public-key"), help: "Require a signature by this base64 Ed25519 public key.") var publicKey: String?
+        @Option(name: .customLong("public-key"), help: "Require a signature by this base64 Ed25519 public key (repeatable: any of them).") var publicKeys: [String] = []
 
         func run() async throws {
             if RecordingsCommand.isFolder(recording) {
                 do {
-                    let report = try RecordingVerifier.verify(folder: recording, trustedPublicKey: publicKey)
+                    let report = try RecordingVerifier.verify(folder: recording, trusting: Set(publicKeys))
                     print("ok: \(report.files.count) files intact\(report.signed ? ", signature valid" : ", unsigned")\(report.seal.recovered ? " (recovered after a crash)" : "")")
                 } catch {
                     FileHandle.standardError.write(Data("verification failed: \(error.description)\n".utf8))
@@ -80,10 +80,16 @@ struct RecordingsCommand: AsyncParsableCommand {
             let data = try await options.client().get("/api/recordings/\(recording)")
             if options.json { Table.printJSON(data) }
             let body = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let copies = body?["copies"] as? [[String: Any]] ?? []
+            // The gateway pins its own trusted keys; --public-key pins the caller's too.
+            if !publicKeys.isEmpty, let copy = copies.first(where: { $0["checked"] as? Bool != false && !publicKeys.contains($0["public_key"] as? String ?? "") }) {
+                let why = copy["public_key"] == nil ? "not signed, but a signature was required" : "signed by an untrusted key"
+                FileHandle.standardError.write(Data("verification failed: \(copy["location"] as? String ?? "?") copy: seal.json: \(why)\n".utf8))
+                throw ExitCode(1)
+            }
             if body?["verified"] as? Bool == true {
                 guard !options.json else { return }
                 // One line per copy the gateway checked: its own folder, the shared store's.
-                let copies = body?["copies"] as? [[String: Any]] ?? []
                 for copy in copies {
                     let location = copy["location"] as? String ?? "?"
                     if copy["checked"] as? Bool == false {

@@ -196,6 +196,19 @@ struct ConfigurationLoaderTests {
         #expect(errors(sqlite).contains("state.password_file: is for a postgres:// store; an SQLite file has no password"))
     }
 
+    /// Keys the admin API trusts for recording seals besides the instance's own signing key.
+    @Test func trustedRecordingKeys() throws {
+        let key = Data(repeating: 7, count: 32).base64EncodedString()
+        let yaml = Self.valid().replacingOccurrences(
+            of: "  dir: /tmp/gateway-test/recordings\n", with: "  dir: /tmp/gateway-test/recordings\n  trusted_keys: [\"\(key)\"]\n"
+        )
+        #expect(try ConfigurationLoader(environment: environment).load(yaml: yaml).recordings.trustedKeys == [key])
+        #expect(try ConfigurationLoader(environment: environment).load(yaml: Self.valid()).recordings.trustedKeys == [])
+        let short = yaml.replacingOccurrences(of: key, with: Data(repeating: 7, count: 16).base64EncodedString())
+        #expect(errors(short) == ["recordings.trusted_keys: entry 1 is not a base64 Ed25519 public key (32 bytes), as `gatewayctl recordings verify --public-key` takes"])
+        #expect(errors(yaml.replacingOccurrences(of: key, with: "not base64!")).count == 1)
+    }
+
     @Test func unreadableFile() {
         let yaml = Self.valid().replacingOccurrences(of: Self.keyFile, with: "/nonexistent/key")
         #expect(errors(yaml) == ["connections[1].upstream.private_key_file: cannot read /nonexistent/key"])

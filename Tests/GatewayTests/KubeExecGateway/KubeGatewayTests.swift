@@ -419,7 +419,7 @@ struct KubeGatewayTests {
             #expect(entries.contains { $0["action"] as? String == "block" && $0["command"] as? String == "delete pods/web-2 -n default" && ($0["session_id"] as? String)?.isEmpty == false })
             try await Task.sleep(for: .milliseconds(500))
             for folder in try FileManager.default.contentsOfDirectory(atPath: fixture.directory + "/recordings") {
-                let verify = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "verify", fixture.directory + "/recordings/" + folder])
+                let verify = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", fixture.directory + "/recordings/" + folder])
                 #expect(verify.status == 0, "\(folder): \(verify.output)")
             }
         }

@@ -94,7 +94,7 @@ struct PostgresGatewayTests {
         // No query text or result in the service's log.
         #expect(!fixture.gateway.log.contains("customers"))
         // The replay shows the masked result.
-        let play = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "play", folder, "--no-wait"])
+        let play = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "play", folder, "--no-wait"])
         #expect(play.output.contains("1 | [MASKED] | [EMAIL] | card [CREDIT_CARD]"))
     }
 

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import GatewayRecording
 import GatewayTesting
 import Testing
 
@@ -6,69 +8,33 @@ import Testing
 /// played and verified by any other, which holds no copy of its folder. Instance A
 /// (postgres-gateway and ssh-gateway, one recordings folder) records; instance B (another
 /// postgres-gateway, its own empty folder) serves. A copy altered in the store fails
-/// verification there; a copy missing from the store is uploaded again at A's next start.
+/// verification there; a copy missing from the store is uploaded again at A's next start. Seals
+/// are signed with the deployment's key: a copy whose seal was rewritten to match altered
+/// files (by someone who can write the store, but has not that key) fails too.
 @Suite("Recordings served by any instance (PostgreSQL store)", .serialized)
 struct RecordingsAcrossInstancesTests {
     @Test func recordedOnOneInstancePlayedAndVerifiedThroughAnother() async throws {
-        let postgres = try TemporaryPostgres.shared()
-        let sshd = try TemporarySSHServer.start()
-        defer { sshd.stop() }
-        let idp = try await TestIdentityProvider.start()
-        defer { Task { await idp.stop() } }
-        let directory = NSTemporaryDirectory() + "gateway-rec-cross-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let target = try postgres.createDatabase()
-        let targetName = Self.databaseName(target)
-        try postgres.sql("CREATE TABLE items (id int PRIMARY KEY, note text); INSERT INTO items VALUES (1, 'cross-instance-row'); GRANT ALL ON items TO trusted_user;", database: targetName)
-        let state = try postgres.createDatabase()
-        let stateName = Self.databaseName(state)
-
-        var ports: [String: Int] = [:]
-        for name in ["pg-a", "pg-a-admin", "pg-b", "pg-b-admin", "ssh", "ssh-admin"] { ports[name] = ProcessRunner.freePort() }
-        func config(postgres listen: String, admin: String, recordings: String) -> String {
-            """
-            identity: { issuer: \(idp.issuer), audience: \(idp.audience) }
-            state: { url: "\(state)" }
-            recordings: { dir: \(directory)/\(recordings) }
-            admin_groups: [security]
-            services:
-              postgres: { listen: 127.0.0.1:\(ports[listen]!), admin: 127.0.0.1:\(ports[admin]!) }
-              ssh: { listen: 127.0.0.1:\(ports["ssh"]!), admin: 127.0.0.1:\(ports["ssh-admin"]!), host_key_file: \(directory)/host_key }
-            connections:
-              - name: items
-                type: postgres
-                upstream: { host: 127.0.0.1, port: \(postgres.port), database: \(targetName), user: trusted_user, tls: disable }
-                allow_groups: [agents]
-              - name: web
-                type: ssh
-                upstream: { host: 127.0.0.1, port: \(sshd.port), user: \(sshd.user), private_key_file: \(sshd.clientKeyFile), host_key: "\(sshd.hostPublicKey)" }
-                allow_groups: [agents]
-            """
-        }
-        try config(postgres: "pg-a", admin: "pg-a-admin", recordings: "recordings-a").write(toFile: directory + "/a.yaml", atomically: true, encoding: .utf8)
-        try config(postgres: "pg-b", admin: "pg-b-admin", recordings: "recordings-b").write(toFile: directory + "/b.yaml", atomically: true, encoding: .utf8)
-        var a = try await GatewayProcess.start(binary: "postgres-gateway", configPath: directory + "/a.yaml", adminPort: ports["pg-a-admin"]!)
-        let sshA = try await GatewayProcess.start(binary: "ssh-gateway", configPath: directory + "/a.yaml", adminPort: ports["ssh-admin"]!)
-        let b = try await GatewayProcess.start(binary: "postgres-gateway", configPath: directory + "/b.yaml", adminPort: ports["pg-b-admin"]!)
-        let agent = try idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"])
-        let security = try idp.token(subject: "sec-1", groups: ["security"])
+        let deployment = try await TwoInstanceDeployment.make(store: .postgres, row: "cross-instance-row", separateRecordings: true, signed: true)
+        defer { deployment.sshd.stop() }
+        let postgres = deployment.postgres
+        let stateName = try #require(deployment.stateDatabase)
+        let ports = deployment.ports
+        var a = try await deployment.startPostgres(.a)
+        let sshA = try await deployment.startSSH()
+        let b = try await deployment.startPostgres(.b)
+        let agent = try deployment.idp.token(subject: "agent-1", email: "agent@example.com", groups: ["agents"])
+        let security = try deployment.idp.token(subject: "sec-1", groups: ["security"])
 
         // Recorded on A: a query through postgres-gateway, a command through ssh-gateway.
-        let psql = ProcessRunner.find("psql", extra: ["/usr/lib/postgresql/15/bin"]) ?? "/usr/bin/psql"
-        let queried = try ProcessRunner.run(psql, [
-            "-X", "-At", "-h", "127.0.0.1", "-p", "\(ports["pg-a"]!)", "-U", "agent-1", "-d", "items",
-            "-c", "SELECT note AS cross_instance_label FROM items",
-        ], environment: ["PGPASSWORD": agent, "PGSSLMODE": "disable"])
-        #expect(queried.contains("cross-instance-row"))
-        let ran = try ProcessRunner.run("/usr/bin/sshpass", ["-e", "/usr/bin/ssh"] + SSHGatewayFixture.clientOptions + [
-            "-p", "\(ports["ssh"]!)", "web@127.0.0.1", "echo terminal-from-instance-a",
-        ], environment: ["SSHPASS": agent])
-        #expect(ran.contains("terminal-from-instance-a"))
+        let queried = try await deployment.psql("SELECT note AS cross_instance_label FROM items", through: .a, token: agent).value
+        #expect(queried?.contains("cross-instance-row") == true)
+        let ran = try await deployment.ssh("echo terminal-from-instance-a", token: agent).value
+        #expect(ran?.contains("terminal-from-instance-a") == true)
 
         // B's folder stays empty: what it serves comes from the store.
-        let bFolder = directory + "/recordings-b"
+        let bFolder = deployment.recordings(.b)
         func listedByB() async throws -> [[String: Any]] {
-            try await HTTPProbe.get(host: "127.0.0.1", port: ports["pg-b-admin"]!, path: "/api/recordings", token: security).json() as? [[String: Any]] ?? []
+            try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminB, path: "/api/recordings", token: security).json() as? [[String: Any]] ?? []
         }
         var fromA: [[String: Any]] = []
         let bothListed = try await eventually {
@@ -79,25 +45,25 @@ struct RecordingsAcrossInstancesTests {
         let pgSession = try #require(fromA.first { $0["service"] as? String == "postgres-gateway" }?["session_id"] as? String)
         let sshSession = try #require(fromA.first { $0["service"] as? String == "ssh-gateway" }?["session_id"] as? String)
         #expect(!FileManager.default.fileExists(atPath: bFolder + "/" + pgSession))
-        let listed = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "list", "--admin", b.adminURL, "--token", security])
+        let listed = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "list", "--admin", b.adminURL, "--token", security])
         #expect(listed.output.contains(pgSession) && listed.output.contains("store"), "\(listed.output)")
-        #expect(FileManager.default.fileExists(atPath: directory + "/recordings-a/\(pgSession)/.stored"))
+        #expect(FileManager.default.fileExists(atPath: deployment.recordings(.a) + "/\(pgSession)/.stored"))
 
         // Verified and played through B.
-        let verified = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "verify", pgSession, "--admin", b.adminURL, "--token", security])
+        let verified = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", pgSession, "--admin", b.adminURL, "--token", security])
         #expect(verified.status == 0, "\(verified.output)")
         #expect(verified.output.contains("ok: store copy"))
-        let played = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "play", pgSession, "--no-wait", "--admin", b.adminURL, "--token", security])
+        let played = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "play", pgSession, "--no-wait", "--admin", b.adminURL, "--token", security])
         #expect(played.output.contains("cross_instance_label"), "\(played.output)")
-        let replayed = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "play", sshSession, "--no-wait", "--admin", b.adminURL, "--token", security])
+        let replayed = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "play", sshSession, "--no-wait", "--admin", b.adminURL, "--token", security])
         #expect(replayed.output.contains("terminal-from-instance-a"), "the asciicast stream, replayed from the store: \(replayed.output)")
-        let cast = try await HTTPProbe.get(host: "127.0.0.1", port: ports["pg-b-admin"]!, path: "/api/recordings/\(sshSession)/files/terminal.cast", token: security)
+        let cast = try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminB, path: "/api/recordings/\(sshSession)/files/terminal.cast", token: security)
         #expect(cast.status == 200)
         #expect(cast.text.split(separator: "\n").first?.contains("\"version\":2") == true, "an asciicast v2 header: \(cast.text.prefix(200))")
         // The recording's owner may read it through B; another agent may not.
-        let other = try idp.token(subject: "agent-2", groups: ["agents"])
-        #expect(try await HTTPProbe.get(host: "127.0.0.1", port: ports["pg-b-admin"]!, path: "/api/recordings/\(pgSession)", token: agent).status == 200)
-        #expect(try await HTTPProbe.get(host: "127.0.0.1", port: ports["pg-b-admin"]!, path: "/api/recordings/\(pgSession)", token: other).status == 404)
+        let other = try deployment.idp.token(subject: "agent-2", groups: ["agents"])
+        #expect(try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminB, path: "/api/recordings/\(pgSession)", token: agent).status == 200)
+        #expect(try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminB, path: "/api/recordings/\(pgSession)", token: other).status == 404)
 
         // A copy altered in the store fails there, naming the file, through B and through A
         // (which checks its own folder and the store's copy).
@@ -105,10 +71,10 @@ struct RecordingsAcrossInstancesTests {
             UPDATE gateway_recording_chunks SET data = replace(convert_from(data, 'UTF8'), 'cross_instance_label', 'innocent_label____xx')::bytea
             WHERE session_id = '\(pgSession)' AND file = 'events.jsonl'
             """, database: stateName)
-        let alteredB = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "verify", pgSession, "--admin", b.adminURL, "--token", security])
+        let alteredB = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", pgSession, "--admin", b.adminURL, "--token", security])
         #expect(alteredB.status == 1)
         #expect(alteredB.output.contains("events.jsonl"), "\(alteredB.output)")
-        let alteredA = try await HTTPProbe.get(host: "127.0.0.1", port: ports["pg-a-admin"]!, path: "/api/recordings/\(pgSession)", token: security)
+        let alteredA = try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminA, path: "/api/recordings/\(pgSession)", token: security)
         let bodyA = alteredA.json() as? [String: Any]
         #expect(bodyA?["verified"] as? Bool == false)
         #expect((bodyA?["problem"] as? String)?.contains("store copy: events.jsonl") == true, "\(bodyA ?? [:])")
@@ -116,7 +82,7 @@ struct RecordingsAcrossInstancesTests {
         #expect(copies.first { $0["location"] as? String == "local" }?["verified"] as? Bool == true)
         // A removed chunk is named too.
         try postgres.sql("DELETE FROM gateway_recording_chunks WHERE session_id = '\(sshSession)' AND file = 'terminal.cast'", database: stateName)
-        let missing = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "verify", sshSession, "--admin", b.adminURL, "--token", security])
+        let missing = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", sshSession, "--admin", b.adminURL, "--token", security])
         #expect(missing.status == 1)
         #expect(missing.output.contains("terminal.cast"), "\(missing.output)")
 
@@ -126,23 +92,62 @@ struct RecordingsAcrossInstancesTests {
         #expect(await a.stop() == 0)
         #expect(await sshA.stop() == 0)
         try postgres.sql("DELETE FROM gateway_recordings WHERE session_id = '\(pgSession)'; DELETE FROM gateway_recording_chunks WHERE session_id = '\(pgSession)'", database: stateName)
-        unlink(directory + "/recordings-a/\(pgSession)/.stored")
-        #expect(try await HTTPProbe.get(host: "127.0.0.1", port: ports["pg-b-admin"]!, path: "/api/recordings/\(pgSession)", token: security).status == 404)
-        a = try await GatewayProcess.start(binary: "postgres-gateway", configPath: directory + "/a.yaml", adminPort: ports["pg-a-admin"]!)
+        unlink(deployment.recordings(.a) + "/\(pgSession)/.stored")
+        #expect(try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminB, path: "/api/recordings/\(pgSession)", token: security).status == 404)
+        a = try await deployment.startPostgres(.a)
         let reuploaded = try await eventually {
-            let shown = try await HTTPProbe.get(host: "127.0.0.1", port: ports["pg-b-admin"]!, path: "/api/recordings/\(pgSession)", token: security)
+            let shown = try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminB, path: "/api/recordings/\(pgSession)", token: security)
             return shown.status == 200 && (shown.json() as? [String: Any])?["verified"] as? Bool == true
         }
         #expect(reuploaded, "the next start uploads the missing copy, intact")
-        let metrics = try await HTTPProbe.get(host: "127.0.0.1", port: ports["pg-a-admin"]!, path: "/metrics")
+        let metrics = try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminA, path: "/metrics")
         let uploads = String(decoding: metrics.body, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("gateway_recording_uploads_total{") && $0.contains("outcome=\"stored\"") }
         #expect(uploads.count == 1, "the upload is counted")
 
+        // Pinned by the caller too: the deployment's key passes, another does not.
+        let deploymentKey = try #require(deployment.signer?.publicKeyBase64)
+        let pinned = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", pgSession, "--public-key", deploymentKey, "--admin", b.adminURL, "--token", security])
+        #expect(pinned.status == 0, "\(pinned.output)")
+        let stranger = RecordingSigner(key: Curve25519.Signing.PrivateKey())
+        let mispinned = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", pgSession, "--public-key", stranger.publicKeyBase64, "--admin", b.adminURL, "--token", security])
+        #expect(mispinned.status == 1)
+        #expect(mispinned.output.contains("signed by an untrusted key"), "\(mispinned.output)")
+
+        // A forgery consistent with its seal: the stored events rewritten and the seal made
+        // again to match, once signed with a key of the forger's own, once unsigned. The store
+        // cannot tell; the pinned key can, through B and through A.
+        let forged = deployment.directory + "/forged"
+        try FileManager.default.createDirectory(atPath: forged, withIntermediateDirectories: true)
+        let shown = try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminB, path: "/api/recordings/\(pgSession)", token: security).json() as? [String: Any]
+        let names = (shown?["files"] as? [String] ?? []).filter { $0 != RecordingSeal.fileName }
+        #expect(names.contains("events.jsonl"))
+        for name in names {
+            let file = try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminB, path: "/api/recordings/\(pgSession)/files/\(name)", token: security)
+            let text = String(decoding: file.body, as: UTF8.self).replacingOccurrences(of: "cross_instance_label", with: "nothing_to_see_here")
+            try text.write(toFile: forged + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let events = try Data(contentsOf: URL(fileURLWithPath: forged + "/events.jsonl"))
+        for forger in [stranger, nil] {
+            try RecordingSeal.seal(folder: forged, sessionID: pgSession, recovered: false, signer: forger)
+            let seal = try Data(contentsOf: URL(fileURLWithPath: forged + "/" + RecordingSeal.fileName))
+            try postgres.sql("""
+                UPDATE gateway_recording_chunks SET data = decode('\(Self.hex(events))', 'hex') WHERE session_id = '\(pgSession)' AND file = 'events.jsonl';
+                UPDATE gateway_recordings SET seal = decode('\(Self.hex(seal))', 'hex') WHERE session_id = '\(pgSession)'
+                """, database: stateName)
+            let reason = forger == nil ? "not signed, but a signature was required" : "signed by an untrusted key"
+            let throughB = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", pgSession, "--admin", b.adminURL, "--token", security])
+            #expect(throughB.status == 1)
+            #expect(throughB.output.contains("seal.json: \(reason)"), "\(throughB.output)")
+            let shownByA = try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminA, path: "/api/recordings/\(pgSession)", token: security).json() as? [String: Any]
+            #expect((shownByA?["problem"] as? String)?.contains("store copy: seal.json: \(reason)") == true, "\(shownByA ?? [:])")
+            #expect((shownByA?["copies"] as? [[String: Any]])?.first { $0["location"] as? String == "local" }?["verified"] as? Bool == true)
+            unlink(forged + "/" + RecordingSeal.fileName)
+        }
+
         #expect(await a.stop() == 0)
         #expect(await b.stop() == 0)
+        await deployment.stop()
     }
 
-    static func databaseName(_ url: String) -> String {
-        String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
-    }
+    static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
 }

@@ -137,16 +137,31 @@ struct SessionRecorderTests {
         #expect(throws: RecordingVerifier.Problem.self) { try RecordingVerifier.verify(folder: recorder.folder) }
     }
 
+    /// With a trusted key, an unsigned seal (which anyone can write to match altered files) fails.
+    @Test func unsignedSealFailsWhenASignatureIsRequired() throws {
+        let recorder = try SessionRecorder(directory: Self.directory(), meta: Self.meta())
+        recorder.record(RecordingEvent(type: .query, command: "SELECT 1"))
+        try recorder.finish()
+        #expect(try !RecordingVerifier.verify(folder: recorder.folder).signed)
+        #expect {
+            try RecordingVerifier.verify(folder: recorder.folder, trusting: [RecordingSigner(key: .init()).publicKeyBase64])
+        } throws: { error in
+            (error as? RecordingVerifier.Problem)?.description == "seal.json: not signed, but a signature was required"
+        }
+    }
+
     @Test func signedSeal() throws {
         let signer = try RecordingSigner(pem: RecordingSigner(key: .init()).pemRepresentation)
         let recorder = try SessionRecorder(directory: Self.directory(), meta: Self.meta(), signer: signer)
         recorder.record(RecordingEvent(type: .query, command: "SELECT 1"))
         try recorder.finish()
-        let report = try RecordingVerifier.verify(folder: recorder.folder, trustedPublicKey: signer.publicKeyBase64)
+        let report = try RecordingVerifier.verify(folder: recorder.folder, trusting: [signer.publicKeyBase64])
         #expect(report.signed)
         // Another key is not trusted.
         let stranger = RecordingSigner(key: .init())
-        #expect(throws: RecordingVerifier.Problem.self) { try RecordingVerifier.verify(folder: recorder.folder, trustedPublicKey: stranger.publicKeyBase64) }
+        #expect(throws: RecordingVerifier.Problem.self) { try RecordingVerifier.verify(folder: recorder.folder, trusting: [stranger.publicKeyBase64]) }
+        // After a rotation both keys are trusted: a seal by either verifies.
+        #expect(try RecordingVerifier.verify(folder: recorder.folder, trusting: [stranger.publicKeyBase64, signer.publicKeyBase64]).signed)
         // Rewriting a digest in the seal breaks the signature.
         let sealPath = recorder.folder + "/seal.json"
         var seal = try JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: sealPath)!) as! [String: Any]

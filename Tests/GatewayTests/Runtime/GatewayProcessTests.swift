@@ -8,7 +8,7 @@ import Testing
 struct GatewayProcessTests {
     let environment = ["ORDERS_DB_PASSWORD": "s3cret", "LOG_LEVEL": "info"]
 
-    @Test func invalidConfigurationExitsTwoNamingTheKey() throws {
+    @Test func invalidConfigurationExitsTwoNamingTheKey() async throws {
         let path = NSTemporaryDirectory() + "bad-\(UUID().uuidString.prefix(6)).yaml"
         try """
             identity: { issuer: https://idp, audience: x }
@@ -18,15 +18,15 @@ struct GatewayProcessTests {
               - { name: a, type: postgres, upstream: { host: h, database: d, user: u }, allow_groups: [g], guardrails: [{ name: g, pattern: "(" }] }
             """.write(toFile: path, atomically: true, encoding: .utf8)
         for binary in ["postgres-gateway", "ssh-gateway", "kube-exec-gateway"] {
-            let (status, output) = try GatewayProcess.runToExit(binary: binary, arguments: ["--config", path])
+            let (status, output) = try await GatewayProcess.run(binary: binary, arguments: ["--config", path])
             #expect(status == 2)
             #expect(output.contains("state.url: expected sqlite:///path or postgres://"))
             #expect(output.contains("connections[0].guardrails[0].pattern: invalid regular expression"))
         }
-        let (status, output) = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["config", "check", path])
+        let (status, output) = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["config", "check", path])
         #expect(status == 2)
         #expect(output.contains("state.url"))
-        let missing = try GatewayProcess.runToExit(binary: "postgres-gateway", arguments: [])
+        let missing = try await GatewayProcess.run(binary: "postgres-gateway", arguments: [])
         #expect(missing.status == 2)
     }
 
@@ -35,7 +35,7 @@ struct GatewayProcessTests {
         defer { Task { await idp.stop() } }
         let fixture = try GatewayFixture.make(idp: idp)
         try fixture.write()
-        let check = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["config", "check", fixture.configPath], environment: environment)
+        let check = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["config", "check", fixture.configPath], environment: environment)
         #expect(check.status == 0)
         #expect(check.output.contains("orders (postgres)"))
 
@@ -136,15 +136,15 @@ struct GatewayProcessTests {
         #expect(try await get("/api/recordings/..%2Fetc", security).status >= 400)
 
         // gatewayctl against the running gateway.
-        let ctl = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["reviews", "list", "--admin", gateway.adminURL, "--token", dba])
+        let ctl = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["reviews", "list", "--admin", gateway.adminURL, "--token", dba])
         #expect(ctl.status == 0)
         #expect(ctl.output.contains(review.id))
         #expect(ctl.output.contains("approved"))
-        let verify = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "verify", "s-rec", "--admin", gateway.adminURL, "--token", security])
+        let verify = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", "s-rec", "--admin", gateway.adminURL, "--token", security])
         #expect(verify.status == 0)
-        let offline = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "verify", fixture.recordingsDirectory + "/s-rec"])
+        let offline = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", fixture.recordingsDirectory + "/s-rec"])
         #expect(offline.status == 0)
-        let play = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "play", fixture.recordingsDirectory + "/s-rec", "--no-wait"])
+        let play = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "play", fixture.recordingsDirectory + "/s-rec", "--no-wait"])
         #expect(play.output.contains("SELECT 1"))
 
         #expect(await gateway.stop() == 0)

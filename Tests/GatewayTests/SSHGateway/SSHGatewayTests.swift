@@ -54,7 +54,7 @@ struct SSHGatewayTests {
         let events = try String(contentsOfFile: first + "/events.jsonl", encoding: .utf8)
         #expect(events.contains("\"exit_status\":3"))
         #expect(events.contains("\"EMAIL\":1"))
-        let verify = try GatewayProcess.runToExit(binary: "gatewayctl", arguments: ["recordings", "verify", first])
+        let verify = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", first])
         #expect(verify.status == 0, "\(verify.output)")
         #expect(!fixture.gateway.log.contains("jane@example.com"))
         #expect(!fixture.gateway.log.contains("echo hello"))
