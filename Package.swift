@@ -78,11 +78,15 @@ let package = Package(
             dependencies: [
                 "GatewayConfig",
                 .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/GatewayIdentity",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "GatewayIssuerClient",
+            dependencies: ["GatewayIdentity", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Shared/GatewayIssuerClient",
             swiftSettings: strict
         ),
         .target(
@@ -122,7 +126,7 @@ let package = Package(
         .target(
             name: "GatewayRuntime",
             dependencies: [
-                "GatewayConfig", "GatewayIdentity", "GatewayState", "GatewayRecording", "GatewayAdmin", "GatewayPolicy",
+                "GatewayConfig", "GatewayIdentity", "GatewayIssuerClient", "GatewayState", "GatewayRecording", "GatewayAdmin", "GatewayPolicy",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -284,7 +288,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "GatewayConfig", "GatewayIdentity", "GatewayPolicy", "GatewayMasking", "GatewayState",
-                "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewaySession", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", "KubeExecGatewayCore", "KubeExecGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+                "GatewayRecording", "GatewayJSON", "GatewayAdmin", "GatewayRuntime", "GatewayIssuerClient", "GatewaySession", "GatewayTesting", "PostgresWire", "PostgresGatewayKit", "PostgresWireFuzzing", "SSHGatewayCore", "SSHGatewayKit", "KubeExecGatewayCore", "KubeExecGatewayKit", .product(name: "NIOSSH", package: "swift-nio-ssh"), .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),

@@ -1,10 +1,8 @@
-import AsyncHTTPClient
 import Foundation
 import GatewayConfig
 import GatewayPolicy
 import JWTKit
 import Logging
-import NIOCore
 
 /// Verifies OIDC tokens against the configured issuer's keys.
 ///
@@ -23,7 +21,7 @@ public actor TokenVerifier {
     static let acceptedAlgorithms: Set<String> = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
     private let settings: IdentitySettings
-    private let httpClient: HTTPClient
+    private let fetcher: any IssuerFetcher
     private let logger: Logger
     private let refetchInterval: TimeInterval
     private let refreshInterval: TimeInterval
@@ -39,13 +37,13 @@ public actor TokenVerifier {
     static let knownUnknownLimit = 4096
 
     public init(
-        settings: IdentitySettings, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "gateway.identity"),
+        settings: IdentitySettings, fetcher: any IssuerFetcher, logger: Logger = Logger(label: "gateway.identity"),
         refetchInterval: TimeInterval = 30, refreshInterval: TimeInterval = 300, unknownKeySpacing: TimeInterval = 2,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.unknownKeySpacing = unknownKeySpacing
         self.settings = settings
-        self.httpClient = httpClient
+        self.fetcher = fetcher
         self.logger = logger
         self.refetchInterval = refetchInterval
         self.refreshInterval = refreshInterval
@@ -277,13 +275,6 @@ public actor TokenVerifier {
     }
 
     private func get(_ url: String) async throws -> Data {
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "Accept", value: "application/json")
-        let response = try await httpClient.execute(request, timeout: .seconds(5))
-        guard response.status == .ok else {
-            throw TokenRejection(.keysUnavailable, "GET \(url) answered \(response.status.code)")
-        }
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return Data(body.readableBytesView)
+        try await fetcher.get(url)
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import GatewayAdmin
 import GatewayConfig
 import GatewayIdentity
+import GatewayIssuerClient
 import GatewayPolicy
 import GatewayRecording
 import GatewayState
@@ -113,7 +114,7 @@ public enum GatewayMain {
         let migration = StoreMigration(store: store, logger: logger)
         await migration.attempt()
 
-        let verifier = TokenVerifier(settings: configuration.identity, logger: Logger(label: "gateway.identity"))
+        let verifier = TokenVerifier(settings: configuration.identity, fetcher: IssuerHTTPClient(), logger: Logger(label: "gateway.identity"))
         do { try await verifier.refresh() } catch {
             logger.warning("identity keys not loaded yet; retrying on demand", metadata: ["gateway.error": "\(error)"])
         }

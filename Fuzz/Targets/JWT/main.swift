@@ -1,27 +1,41 @@
+import Crypto
 import Foundation
 import FuzzDriver
 import GatewayConfig
 import GatewayIdentity
 import GatewayPolicy
-import GatewayTesting
 
 /// The token verifier (JWT split, base64url, header checks, then JWTKit's signature check and
 /// the claim rules) on arbitrary strings, against a key set of its own loaded from a file, the
 /// corpus seeded with a validly signed token to mutate. Invariant: no input verifies except
 /// one carrying the seed's own signed claims — a forged, altered or unsigned token gets nothing.
+///
+/// The seed is signed here (ES256 with swift-crypto) rather than with GatewayTesting's
+/// provider, so that this target builds without a network stack.
 enum Fixture {
     static let issuer = "https://idp.fuzz.invalid"
-    static let key = try! TestSigningKey.generate(.es256, kid: "fuzz-key")
-    static let claims: [String: any Sendable] = [
-        "iss": issuer, "aud": "gateway", "sub": "fuzz-agent", "groups": ["agents"],
-        "exp": Int(Date().timeIntervalSince1970) + 86_400 * 365, "iat": Int(Date().timeIntervalSince1970),
-    ]
-    static let seedToken = try! TestIdentityProvider.sign(claims, with: key)
+    static let key = P256.Signing.PrivateKey()
+    static let seedToken: String = {
+        let now = Int(Date().timeIntervalSince1970)
+        let claims: [String: Any] = [
+            "iss": issuer, "aud": "gateway", "sub": "fuzz-agent", "groups": ["agents"],
+            "exp": now + 86_400 * 365, "iat": now,
+        ]
+        func segment(_ object: [String: Any]) -> String {
+            Base64URL.encode(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+        }
+        let input = segment(["alg": "ES256", "typ": "JWT", "kid": "fuzz-key"]) + "." + segment(claims)
+        return input + "." + Base64URL.encode(try! key.signature(for: Data(input.utf8)).rawRepresentation)
+    }()
     static let verifier: TokenVerifier = {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-jwks-\(getpid()).json").path
-        let set = try! JSONSerialization.data(withJSONObject: ["keys": [try! key.jwk()]])
-        _ = FileManager.default.createFile(atPath: file, contents: set)
-        return TokenVerifier(settings: IdentitySettings(issuer: issuer, audience: "gateway", jwksFile: file))
+        let raw = key.publicKey.rawRepresentation
+        let jwk = [
+            "kty": "EC", "kid": "fuzz-key", "alg": "ES256", "use": "sig", "crv": "P-256",
+            "x": Base64URL.encode(raw.prefix(32)), "y": Base64URL.encode(raw.suffix(32)),
+        ]
+        _ = FileManager.default.createFile(atPath: file, contents: try! JSONSerialization.data(withJSONObject: ["keys": [jwk]]))
+        return TokenVerifier(settings: IdentitySettings(issuer: issuer, audience: "gateway", jwksFile: file), fetcher: NoIssuerFetcher())
     }()
 }
 

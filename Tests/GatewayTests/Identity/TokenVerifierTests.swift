@@ -1,6 +1,7 @@
 import Foundation
 import GatewayConfig
 import GatewayIdentity
+import GatewayIssuerClient
 import GatewayPolicy
 import GatewayTesting
 import Testing
@@ -15,7 +16,7 @@ struct TokenVerifierTests {
         let idp = try await TestIdentityProvider.start()
         let verifier = TokenVerifier(
             settings: IdentitySettings(issuer: idp.issuer, audience: idp.audience, groupsClaim: groupsClaim, maxTokenBytes: maxTokenBytes),
-            refetchInterval: refetchInterval, refreshInterval: refreshInterval, unknownKeySpacing: unknownKeySpacing
+            fetcher: IssuerHTTPClient(), refetchInterval: refetchInterval, refreshInterval: refreshInterval, unknownKeySpacing: unknownKeySpacing
         )
         do {
             try await body(idp, verifier)
@@ -290,7 +291,7 @@ struct TokenVerifierTests {
     }
 
     @Test func unreachableIssuer() async throws {
-        let verifier = TokenVerifier(settings: IdentitySettings(issuer: "http://127.0.0.1:9", audience: "x"))
+        let verifier = TokenVerifier(settings: IdentitySettings(issuer: "http://127.0.0.1:9", audience: "x"), fetcher: IssuerHTTPClient())
         #expect(await verifier.isReady == false)
         let idp = try await TestIdentityProvider.start()
         let token = try idp.token()

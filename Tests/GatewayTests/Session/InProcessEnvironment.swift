@@ -2,6 +2,7 @@ import Foundation
 import GatewayAdmin
 import GatewayConfig
 import GatewayIdentity
+import GatewayIssuerClient
 import GatewayPolicy
 import GatewayRuntime
 import GatewayState
@@ -34,7 +35,7 @@ struct InProcessEnvironment {
         let logger = Logger(label: "in-process")
         environment = GatewayEnvironment(
             service: service, configuration: configuration, endpoint: configuration.services[service]!,
-            verifier: TokenVerifier(settings: configuration.identity), store: store,
+            verifier: TokenVerifier(settings: configuration.identity, fetcher: IssuerHTTPClient()), store: store,
             audit: AuditTrail(service: service.serviceName, store: store, recordingsDirectory: directory + "/recordings", logger: logger),
             metrics: GatewayMetrics(service: service.serviceName), sessions: SessionRegistry(), policy: PolicyEngine(), signer: nil,
             instanceID: "test", logger: logger, webhooks: WebhookNotifier(hooks: [], logger: logger), reviews: ReviewWatcher(store: store),
