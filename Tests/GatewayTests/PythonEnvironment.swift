@@ -24,4 +24,9 @@ enum PythonEnvironment {
         }
         return python
     }
+
+    /// A script of Tests/Python (the tests run from the package's root).
+    static func script(_ name: String) -> String {
+        FileManager.default.currentDirectoryPath + "/Tests/Python/" + name
+    }
 }

@@ -34,17 +34,6 @@ struct RecordingDiskFullTests {
         return true
     }
 
-    static func sealedFolders(_ root: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("s-") }.map { root + "/" + $0 }
-            .filter { FileManager.default.fileExists(atPath: $0 + "/seal.json") }
-    }
-
-    /// Every session folder has its seal (no session holds its reserve any more).
-    static func allSealed(_ root: String) -> Bool {
-        let folders = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("s-") }
-        return !folders.isEmpty && folders.allSatisfy { FileManager.default.fileExists(atPath: root + "/" + $0 + "/seal.json") }
-    }
-
     @Test(.timeLimit(.minutes(3))) func postgresRefusesNewSessionsAndEndsRecordedOnesSealed() async throws {
         guard Self.requireSmallDisk() else { return }
         let disk = try SmallDisk(size: "2m")
@@ -84,7 +73,7 @@ struct RecordingDiskFullTests {
 
         // Both recordings are sealed with what was written, note the gap, and verify.
         var folders: [String] = []
-        #expect(await eventually { folders = Self.sealedFolders(disk.path); return folders.count == 2 }, "\(folders)")
+        #expect(await eventually { folders = RecordingFolders.sealed(in: disk.path); return folders.count == 2 }, "\(folders)")
         for folder in folders {
             _ = try RecordingVerifier.verify(folder: folder)
             let events = try String(contentsOfFile: folder + "/events.jsonl", encoding: .utf8)
@@ -110,7 +99,7 @@ struct RecordingDiskFullTests {
         // Room again: sessions are recorded again.
         disk.free()
         #expect(try fixture.psql(["SELECT 'recorded-again'"]).output.contains("recorded-again"))
-        #expect(await eventually { Self.sealedFolders(disk.path).count == 3 })
+        #expect(await eventually { RecordingFolders.sealed(in: disk.path).count == 3 })
         #expect(await fixture.stop() == 0)
     }
 
@@ -120,7 +109,7 @@ struct RecordingDiskFullTests {
         defer { disk.unmount() }
         let fixture = try await SSHGatewayFixture.start(recordings: disk.path)
         #expect(try fixture.ssh("web", "echo recorded-before").output.contains("recorded-before"))
-        #expect(await eventually { Self.allSealed(disk.path) })
+        #expect(await eventually { RecordingFolders.allSealed(in: disk.path) })
         // A session in flight, printing for a while.
         let output = fixture.directory + "/loop.out"
         let loop = try ProcessRunner.spawn(
@@ -141,7 +130,7 @@ struct RecordingDiskFullTests {
         var status: Int32 = 0
         waitpid(loop, &status, 0)
         var folders: [String] = []
-        #expect(await eventually { folders = Self.sealedFolders(disk.path); return folders.count == 2 }, "\(folders)")
+        #expect(await eventually { folders = RecordingFolders.sealed(in: disk.path); return folders.count == 2 }, "\(folders)")
         for folder in folders { _ = try RecordingVerifier.verify(folder: folder) }
         disk.free()
         #expect(try fixture.ssh("web", "echo recorded-again").output.contains("recorded-again"))
@@ -155,7 +144,7 @@ struct RecordingDiskFullTests {
         try await KubeGatewayFixture.with(recordings: disk.path) { fixture in
             #expect(try fixture.kubectl(["exec", "web-1", "--", "echo", "recorded-before"]).output.contains("recorded-before"))
             // Sealed first: a session that ends gives its reserve back, which one more session could start in.
-            #expect(await eventually { Self.allSealed(disk.path) })
+            #expect(await eventually { RecordingFolders.allSealed(in: disk.path) })
             disk.fill()
             let exec = try fixture.kubectl(["exec", "web-1", "--", "echo", "must-not-run"])
             #expect(exec.status != 0)
@@ -164,7 +153,7 @@ struct RecordingDiskFullTests {
             #expect(get.output.contains("the session cannot be recorded"), "\(get.output)")
             disk.free()
             #expect(try fixture.kubectl(["exec", "web-1", "--", "echo", "recorded-again"]).output.contains("recorded-again"))
-            for folder in Self.sealedFolders(disk.path) { _ = try RecordingVerifier.verify(folder: folder) }
+            for folder in RecordingFolders.sealed(in: disk.path) { _ = try RecordingVerifier.verify(folder: folder) }
         }
     }
 }

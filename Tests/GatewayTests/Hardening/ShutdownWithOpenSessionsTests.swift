@@ -55,7 +55,7 @@ struct ShutdownWithOpenSessionsTests {
 
     /// Every session folder is sealed by the gateway itself (not `recovered`) and verifies.
     static func expectAllSealed(_ root: String, count: Int, marker: String) throws {
-        let folders = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("s-") }.map { root + "/" + $0 }
+        let folders = RecordingFolders.sessions(in: root)
         #expect(folders.count == count)
         var opened = Set<String>()
         for folder in folders {

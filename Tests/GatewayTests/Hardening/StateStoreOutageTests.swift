@@ -94,8 +94,8 @@ struct StateStoreOutageTests {
         // The session that ran through the outage is sealed and verifies; the refused one left
         // a sealed recording saying why.
         let recordings = fixture.directory + "/recordings"
-        let folders = try FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }.map { recordings + "/" + $0 }
-        #expect(await eventually { folders.allSatisfy { FileManager.default.fileExists(atPath: $0 + "/seal.json") } })
+        let folders = RecordingFolders.sessions(in: recordings)
+        #expect(await eventually { folders.allSatisfy(RecordingFolders.isSealed) })
         for folder in folders { _ = try RecordingVerifier.verify(folder: folder) }
         let metas = folders.compactMap { try? String(contentsOfFile: $0 + "/meta.json", encoding: .utf8) }
         #expect(metas.contains { $0.contains("\"refused\"") })
@@ -117,12 +117,18 @@ struct StateStoreOutageTests {
         defer { store.stop() }
         let fixture = try await SSHGatewayFixture.start(state: try store.createDatabase())
         #expect(try fixture.ssh("web", "echo before-outage").output.contains("before-outage"))
+        // sshd (LogLevel VERBOSE) logs each session it starts: the target's own account of
+        // what reached it.
+        func sessionsStarted() -> Int { fixture.sshd.log.components(separatedBy: "Starting session:").count - 1 }
+        let before = sessionsStarted()
+        #expect(before >= 1, "\(fixture.sshd.log.suffix(600))")
         try store.halt()
         #expect(await Self.untilUnreachable(adminPort: fixture.adminPort))
         let refused = try fixture.ssh("web", "echo must-not-run")
         #expect(refused.status == 1)
         #expect(refused.output.contains("access gateway: the gateway's state store is unreachable; new sessions are refused until it answers"), "\(refused.output)")
         #expect(!refused.output.contains("must-not-run\n"))
+        #expect(sessionsStarted() == before, "the refused command never reached the target")
         try store.restart()
         #expect(await eventually(timeout: .seconds(30)) {
             (try? fixture.ssh("web", "echo after-outage"))?.output.contains("after-outage") == true

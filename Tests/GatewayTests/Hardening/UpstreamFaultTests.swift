@@ -59,31 +59,15 @@ struct UpstreamFaultTests {
         #expect(await fixture.stop() == 0)
     }
 
-    /// An exec over WebSocket (v5) written out with aiohttp, so the stream request itself reaches
-    /// the gateway (kubectl's discovery requests would fail first against this connection).
-    static let execClient = """
-        import asyncio, ssl, sys, aiohttp
-        async def main():
-            url, token, ca = sys.argv[1], sys.argv[2], sys.argv[3]
-            context = ssl.create_default_context(cafile=ca)
-            async with aiohttp.ClientSession() as session:
-                async with session.ws_connect(url, protocols=["v5.channel.k8s.io"], ssl=context, headers={"Authorization": "Bearer " + token}) as ws:
-                    async for message in ws:
-                        if message.type == aiohttp.WSMsgType.BINARY and message.data[:1] in (b"\\x02", b"\\x03"):
-                            print("channel", message.data[0], message.data[1:].decode(errors="replace"), flush=True)
-            print("closed", flush=True)
-        asyncio.run(main())
-        """
-
     @Test(.timeLimit(.minutes(2))) func aKubeAPIServerThatNeverAnswersIsBoundedByUpstreamTimeout() async throws {
         let stalledPort = ProcessRunner.freePort()
         try await KubeGatewayFixture.with(service: "upstream_timeout: 2s", stalledPort: stalledPort) { fixture in
             let listener = try Self.silentListener(port: stalledPort, log: fixture.directory + "/silent.log")
             defer { ProcessRunner.stop(listener) }
             let python = try PythonEnvironment.python(importing: "aiohttp", from: "aiohttp")
-            try Self.execClient.write(toFile: fixture.directory + "/exec.py", atomically: true, encoding: .utf8)
             let url = "wss://127.0.0.1:\(fixture.port)/connections/stalled/api/v1/namespaces/default/pods/web-1/exec?command=echo&command=must-not-run&stdout=1"
-            let exec = try ProcessRunner.run(python, [fixture.directory + "/exec.py", url, try fixture.agentToken(), fixture.directory + "/tls.crt"])
+            // The stream request itself, with aiohttp: kubectl's discovery requests would fail first.
+            let exec = try ProcessRunner.run(python, [PythonEnvironment.script("kube_exec_client.py"), "print", url, try fixture.agentToken(), fixture.directory + "/tls.crt"])
             #expect(exec.contains("the API server did not open the stream within 2 s (upstream_timeout)"), "\(exec)")
             #expect(exec.contains("closed"))
             // A passthrough request: dialled, TLS never answered, bounded the same way.
@@ -121,15 +105,9 @@ struct UpstreamFaultTests {
         #expect(try fixture.psql(["SELECT 'still-serving'"]).output.contains("still-serving"))
         let recordings = fixture.directory + "/recordings"
         var sealed: [String] = []
-        for _ in 0..<50 {
-            let sessions = try FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }
-            sealed = sessions.filter { FileManager.default.fileExists(atPath: recordings + "/" + $0 + "/seal.json") }
-            if sealed.count == 2 { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(sealed.count == 2)
-        for session in sealed { _ = try RecordingVerifier.verify(folder: recordings + "/" + session) }
-        let events = sealed.compactMap { try? String(contentsOfFile: recordings + "/" + $0 + "/events.jsonl", encoding: .utf8) }
+        #expect(await eventually { sealed = RecordingFolders.sealed(in: recordings); return sealed.count == 2 }, "\(sealed)")
+        for folder in sealed { _ = try RecordingVerifier.verify(folder: folder) }
+        let events = sealed.compactMap { try? String(contentsOfFile: $0 + "/events.jsonl", encoding: .utf8) }
         #expect(events.contains { $0.contains("generate_series(1, 3000000)") })
         #expect(await fixture.stop() == 0)
     }

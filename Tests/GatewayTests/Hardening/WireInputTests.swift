@@ -29,10 +29,7 @@ struct WireInputTests {
         // Everyone else is served, and the cut session's recording is sealed.
         #expect(try fixture.psql(["SELECT 'still-serving'"]).output.contains("still-serving"))
         let recordings = fixture.directory + "/recordings"
-        #expect(await eventually {
-            let folders = ((try? FileManager.default.contentsOfDirectory(atPath: recordings)) ?? []).filter { $0.hasPrefix("s-") }
-            return folders.count == 2 && folders.allSatisfy { FileManager.default.fileExists(atPath: recordings + "/" + $0 + "/seal.json") }
-        })
+        #expect(await eventually { RecordingFolders.sessions(in: recordings).count == 2 && RecordingFolders.allSealed(in: recordings) })
         #expect(await fixture.stop() == 0)
     }
 
@@ -57,8 +54,8 @@ struct WireInputTests {
         let recordings = fixture.directory + "/recordings"
         var folder = ""
         #expect(await eventually {
-            folder = ((try? FileManager.default.contentsOfDirectory(atPath: recordings)) ?? []).filter { $0.hasPrefix("s-") }.first.map { recordings + "/" + $0 } ?? ""
-            return !folder.isEmpty && FileManager.default.fileExists(atPath: folder + "/seal.json")
+            folder = RecordingFolders.sealed(in: recordings).first ?? ""
+            return !folder.isEmpty
         })
         _ = try RecordingVerifier.verify(folder: folder)
         let lines = try String(contentsOfFile: folder + "/events.jsonl", encoding: .utf8).split(separator: "\n")
@@ -95,34 +92,12 @@ struct WireInputTests {
     /// without end: aiohttp stops reading the socket past its queue's limit, so what the
     /// command writes has to wait somewhere. It must wait in the API server's and the kernel's
     /// buffers, not in the gateway's memory.
-    static let nonReadingExecClient = """
-        import asyncio, ssl, sys, aiohttp
-        async def main():
-            url, token, ca = sys.argv[1], sys.argv[2], sys.argv[3]
-            context = ssl.create_default_context(cafile=ca)
-            async with aiohttp.ClientSession() as session:
-                async with session.ws_connect(url, protocols=["v5.channel.k8s.io"], ssl=context, headers={"Authorization": "Bearer " + token}, max_msg_size=0) as ws:
-                    first = await ws.receive()
-                    print("opened", len(first.data), flush=True)
-                    await asyncio.sleep(6)
-                    print("slept", flush=True)
-                    received = 0
-                    while received < 4 << 20:
-                        message = await ws.receive()
-                        if message.type != aiohttp.WSMsgType.BINARY:
-                            break
-                        received += len(message.data)
-                    print("received", received, flush=True)
-        asyncio.run(main())
-        """
-
     @Test(.timeLimit(.minutes(2))) func aKubeClientThatStopsReadingIsHeldByBackPressure() async throws {
         try await KubeGatewayFixture.with { fixture in
             let python = try PythonEnvironment.python(importing: "aiohttp", from: "aiohttp")
-            try Self.nonReadingExecClient.write(toFile: fixture.directory + "/reader.py", atomically: true, encoding: .utf8)
             let url = "wss://127.0.0.1:\(fixture.port)/connections/cluster/api/v1/namespaces/default/pods/web-1/exec?command=yes&command=endless-output&stdout=1"
             let output = fixture.directory + "/reader.out"
-            let client = try ProcessRunner.spawn([python, fixture.directory + "/reader.py", url, try fixture.agentToken(), fixture.directory + "/tls.crt"], output: output)
+            let client = try ProcessRunner.spawn([python, PythonEnvironment.script("kube_exec_client.py"), "stall", url, try fixture.agentToken(), fixture.directory + "/tls.crt"], output: output)
             defer { ProcessRunner.stop(client) }
             let read = { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
             #expect(await eventually { read().contains("opened") }, "\(read())")

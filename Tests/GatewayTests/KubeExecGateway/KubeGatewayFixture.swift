@@ -44,7 +44,7 @@ struct KubeGatewayFixture {
         try "standin-upstream-token\n".write(toFile: directory + "/upstream.token", atomically: true, encoding: .utf8)
         let python = try PythonEnvironment.python(importing: "aiohttp", from: "aiohttp")
         let standInPort = ProcessRunner.freePort()
-        let script = FileManager.default.currentDirectoryPath + "/Tests/Python/kube_api_standin.py"
+        let script = PythonEnvironment.script("kube_api_standin.py")
         let standIn = try ProcessRunner.spawn([
             python, script, "--port", "\(standInPort)", "--cert", directory + "/tls.crt", "--key", directory + "/tls.key",
             "--token", "standin-upstream-token", "--log", directory + "/standin.jsonl",

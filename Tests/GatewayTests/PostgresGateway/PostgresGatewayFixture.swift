@@ -128,10 +128,9 @@ struct PostgresGatewayFixture {
     /// The folder and `events.jsonl` of the one session this fixture recorded, after checking
     /// that it verifies (sealed, untouched).
     func onlyRecording() throws -> (folder: String, events: String) {
-        let recordings = directory + "/recordings"
-        let sessions = try FileManager.default.contentsOfDirectory(atPath: recordings).filter { $0.hasPrefix("s-") }
+        let sessions = RecordingFolders.sessions(in: directory + "/recordings")
         try #require(sessions.count == 1, "\(sessions)")
-        let folder = recordings + "/" + sessions[0]
+        let folder = sessions[0]
         _ = try RecordingVerifier.verify(folder: folder)
         return (folder, String(decoding: FileManager.default.contents(atPath: folder + "/events.jsonl") ?? Data(), as: UTF8.self))
     }

@@ -391,12 +391,12 @@ struct PostgresGatewayTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         let id = try #require(sessionID)
-        let started = ContinuousClock.now
         let kill = try await HTTPProbe.post(host: "127.0.0.1", port: fixture.adminPort, path: "/api/sessions/\(id)/kill", token: security)
         #expect(kill.status == 202)
         let result = try await running.value
-        #expect(ContinuousClock.now - started < .seconds(20))
+        // Ended by the kill, not by the query finishing: the client was told why.
         #expect(result.status != 0)
+        #expect(result.output.contains("killed by an administrator"), "\(result.output)")
         for _ in 0..<50 {
             let killed = try await HTTPProbe.get(host: "127.0.0.1", port: fixture.adminPort, path: "/api/sessions?status=killed", token: security)
             if (killed.json() as? [[String: Any]])?.first?["id"] as? String == id { break }
@@ -562,7 +562,7 @@ struct PsycopgTests {
     @Test func driverScenarios() async throws {
         let python = try PythonEnvironment.python(importing: "psycopg", from: "psycopg[binary]")
         let fixture = try await PostgresGatewayFixture.start()
-        let script = FileManager.default.currentDirectoryPath + "/Tests/Python/driver_test.py"
+        let script = PythonEnvironment.script("driver_test.py")
         let conninfo = "host=127.0.0.1 port=\(fixture.port) dbname=orders user=agent password=\(try fixture.agentToken())"
         let result: String
         do {

@@ -162,9 +162,7 @@ struct SSHGatewayFixture {
 
     /// Recording folders, newest last.
     func recordings() -> [String] {
-        let root = directory + "/recordings"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        return names.filter { $0.hasPrefix("s-") }.sorted().map { root + "/" + $0 }
+        RecordingFolders.sessions(in: directory + "/recordings")
     }
 
     func pendingReview(token: String) async throws -> [String: Any]? {

@@ -224,7 +224,7 @@ struct SSHGatewayTests {
     @Test func signalsAndEnvironmentWithAsyncSSH() async throws {
         let python = try PythonEnvironment.python(importing: "asyncssh", from: "asyncssh")
         let fixture = try await SSHGatewayFixture.start()
-        let script = FileManager.default.currentDirectoryPath + "/Tests/Python/ssh_signal_test.py"
+        let script = PythonEnvironment.script("ssh_signal_test.py")
         let result: String
         do {
             result = try ProcessRunner.run(python, [script, "\(fixture.port)", try fixture.agentToken()])
@@ -243,9 +243,8 @@ struct SSHGatewayTests {
 
     @Test func idleSessionsAreClosedWithAReason() async throws {
         let fixture = try await SSHGatewayFixture.start()
-        let started = ContinuousClock.now
+        // Closed before the command's own end: "late" never arrives, and the reason is given.
         let silent = try fixture.ssh("idle", "echo first; sleep 9; echo late")
-        #expect(ContinuousClock.now - started < .seconds(8))
         #expect(silent.output.contains("first"))
         #expect(silent.output.contains("limits.idle_timeout"))
         #expect(!silent.output.contains("late"))
@@ -284,7 +283,7 @@ struct SSHGatewayTests {
     @Test func channelLevelCasesWithParamiko() async throws {
         let python = try PythonEnvironment.python(importing: "paramiko", from: "paramiko")
         let fixture = try await SSHGatewayFixture.start()
-        let script = FileManager.default.currentDirectoryPath + "/Tests/Python/ssh_channels_test.py"
+        let script = PythonEnvironment.script("ssh_channels_test.py")
         let dba = try fixture.idp.token(subject: "dba-1", groups: ["dba"])
         let result: String
         do {
