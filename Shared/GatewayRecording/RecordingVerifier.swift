@@ -61,13 +61,17 @@ public enum RecordingVerifier {
             guard key.isValidSignature(signatureData, for: payload) else {
                 throw Problem(file: RecordingSeal.fileName, reason: "altered: the signature does not verify")
             }
-            if !trustedKeys.isEmpty, !trustedKeys.contains(keyText) {
-                throw Problem(file: RecordingSeal.fileName, reason: "signed by an untrusted key")
-            }
             signed = true
-        } else if !trustedKeys.isEmpty {
-            throw Problem(file: RecordingSeal.fileName, reason: "not signed, but a signature was required")
         }
+        if let problem = signerProblem(signed ? seal.publicKey : nil, trusting: trustedKeys) { throw problem }
         return Report(seal: seal, signed: signed, files: seal.files.keys.sorted())
+    }
+
+    /// The signer pin alone, for a seal whose signature is valid: `signer` is its public key
+    /// (nil: unsigned). Nil when `trustedKeys` is empty or holds the signer.
+    public static func signerProblem(_ signer: String?, trusting trustedKeys: Set<String>) -> Problem? {
+        guard !trustedKeys.isEmpty else { return nil }
+        guard let signer else { return Problem(file: RecordingSeal.fileName, reason: "not signed, but a signature was required") }
+        return trustedKeys.contains(signer) ? nil : Problem(file: RecordingSeal.fileName, reason: "signed by an untrusted key")
     }
 }

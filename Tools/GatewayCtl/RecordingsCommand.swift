@@ -81,11 +81,13 @@ struct RecordingsCommand: AsyncParsableCommand {
             if options.json { Table.printJSON(data) }
             let body = try JSONSerialization.jsonObject(with: data) as? [String: Any]
             let copies = body?["copies"] as? [[String: Any]] ?? []
-            // The gateway pins its own trusted keys; --public-key pins the caller's too.
-            if !publicKeys.isEmpty, let copy = copies.first(where: { $0["checked"] as? Bool != false && !publicKeys.contains($0["public_key"] as? String ?? "") }) {
-                let why = copy["public_key"] == nil ? "not signed, but a signature was required" : "signed by an untrusted key"
-                FileHandle.standardError.write(Data("verification failed: \(copy["location"] as? String ?? "?") copy: seal.json: \(why)\n".utf8))
-                throw ExitCode(1)
+            // The gateway pins its own trusted keys; --public-key pins the caller's too, on each
+            // copy the gateway verified (one it did not is reported below, with its reason).
+            for copy in copies where copy["verified"] as? Bool == true {
+                if let problem = RecordingVerifier.signerProblem(copy["public_key"] as? String, trusting: Set(publicKeys)) {
+                    FileHandle.standardError.write(Data("verification failed: \(copy["location"] as? String ?? "?") copy: \(problem)\n".utf8))
+                    throw ExitCode(1)
+                }
             }
             if body?["verified"] as? Bool == true {
                 guard !options.json else { return }

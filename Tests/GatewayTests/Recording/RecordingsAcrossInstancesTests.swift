@@ -74,6 +74,10 @@ struct RecordingsAcrossInstancesTests {
         let alteredB = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", pgSession, "--admin", b.adminURL, "--token", security])
         #expect(alteredB.status == 1)
         #expect(alteredB.output.contains("events.jsonl"), "\(alteredB.output)")
+        // Pinning a key does not hide why: the altered file is still what is named.
+        let alteredPinned = try await GatewayProcess.run(binary: "gatewayctl", arguments: ["recordings", "verify", pgSession, "--public-key", try #require(deployment.signer?.publicKeyBase64), "--admin", b.adminURL, "--token", security])
+        #expect(alteredPinned.status == 1)
+        #expect(alteredPinned.output.contains("events.jsonl"), "\(alteredPinned.output)")
         let alteredA = try await HTTPProbe.get(host: "127.0.0.1", port: ports.adminA, path: "/api/recordings/\(pgSession)", token: security)
         let bodyA = alteredA.json() as? [String: Any]
         #expect(bodyA?["verified"] as? Bool == false)
